@@ -1,0 +1,41 @@
+"""Rule ``params``: parameter counts, in total, trainable, and per module; shared weights once.
+
+PASS: ``params: {total: 64363101}`` for YOLOv4 with 80 classes.
+FAIL: ``params: {modules: {backbone: 26617184}}`` when a stage was widened.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from torch import nn
+
+from archcheck.results import CheckResult
+from archcheck.spec import Spec
+from archcheck.spec.records import Count
+
+
+def parameter_count(module: nn.Module, trainable_only: bool = False) -> int:
+    """Parameters of ``module``, each shared tensor once (``parameters()`` deduplicates)."""
+    return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
+
+
+def check_params(spec: Spec, model: nn.Module) -> Iterator[CheckResult]:
+    if spec.params is None:
+        return
+    modules = dict(model.named_modules())
+    wanted: list[tuple[str, Count, int]] = []
+    if spec.params.total is not None:
+        wanted.append(("params.total", spec.params.total, parameter_count(model)))
+    if spec.params.trainable is not None:
+        wanted.append(("params.trainable", spec.params.trainable, parameter_count(model, trainable_only=True)))
+    for count in spec.params.modules:
+        wanted.append((f"params.modules.{count.path}", count, parameter_count(modules[count.path])))
+    for subject, count, actual in wanted:
+        expected = int(count.value)
+        if actual == expected:
+            yield CheckResult("params", subject, "pass", section="params", location=count.location, expected=f"{expected:,}", actual=f"{actual:,}")
+        else:
+            difference = actual - expected
+            message = f"{subject} is {actual:,}, expected {expected:,} ({difference:+,})"
+            yield CheckResult("params", subject, "fail", section="params", message=message, location=count.location, expected=f"{expected:,}", actual=f"{actual:,}")

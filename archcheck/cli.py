@@ -1,0 +1,45 @@
+"""The ``archcheck`` command line. Exit codes: 0 all held, 1 a check failed, 2 bad input."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+
+from archcheck.commands import verify as verify_command
+from archcheck.errors import ArchcheckError
+
+COMMANDS = [verify_command]
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="archcheck", description="Neural-network architectures as checked contracts.")
+    parser.add_argument("--debug", action="store_true", help="show Python tracebacks")
+    parser.add_argument("--color", action=argparse.BooleanOptionalAction, default=sys.stdout.isatty(), help="colour the text report")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command in COMMANDS:
+        command.add_parser(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = make_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except ArchcheckError as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"archcheck: {exc}" if "\n" not in str(exc) else f"archcheck:\n{exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("archcheck: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if args.debug:
+            raise
+        print(f"archcheck: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

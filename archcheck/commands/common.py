@@ -1,0 +1,71 @@
+"""Arguments and helpers that several commands share."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterator
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from archcheck.errors import UsageError
+
+
+def parse_case(text: str | None) -> dict[str, int] | None:
+    """``H=608,W=608`` -> {"H": 608, "W": 608}."""
+    if not text:
+        return None
+    case = {}
+    for part in text.split(","):
+        name, sep, value = part.partition("=")
+        name, value = name.strip(), value.strip()
+        if not sep or not name.isidentifier():
+            raise UsageError(f"--case takes NAME=VALUE pairs separated by commas, e.g. H=608,W=608; got {text!r}")
+        try:
+            case[name] = int(value)
+        except ValueError:
+            raise UsageError(f"--case {name}={value}: {value!r} is not a whole number") from None
+    return case
+
+
+def parse_devices(text: str | None) -> list[str] | None:
+    return [d.strip() for d in text.split(",") if d.strip()] if text else None
+
+
+def add_spec_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("spec", type=Path, help="the spec file, e.g. specs/yolov4.yaml")
+
+
+def add_case_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--case", help="fix dims, e.g. H=608,W=608 (others take the spec's values)")
+
+
+def write_output(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
+
+
+@contextmanager
+def progress_bar(total: int, description: str) -> Iterator[Callable[[str, int], None]]:
+    """A progress bar on stderr when it is a terminal; a no-op otherwise."""
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        yield lambda label, n: None
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task(description, total=total)
+
+        def advance(label: str, n: int) -> None:
+            bar.update(task, advance=n, description=f"{description} [{label}]")
+
+        yield advance

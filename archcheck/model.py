@@ -1,0 +1,83 @@
+"""Import a spec's factory and build the network, on the meta device or for real."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from contextlib import nullcontext
+from typing import Callable
+
+import torch
+from torch import nn
+
+from archcheck.errors import Diagnostic, ModelError
+from archcheck.spec import Spec
+
+
+def import_factory(spec: Spec) -> Callable[..., nn.Module]:
+    """``package.module:callable`` -> the callable, with a clear error when it is not there."""
+    where = spec.locations.get("model.factory")
+    module_name, _, attribute = spec.factory.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        raise ModelError(Diagnostic(f"cannot import {module_name!r} for model.factory: {exc}", where)) from None
+    except Exception as exc:  # the user's module raised while importing
+        raise ModelError(Diagnostic(f"importing {module_name!r} failed: {type(exc).__name__}: {exc}", where)) from None
+    target: object = module
+    for part in attribute.split("."):
+        if not hasattr(target, part):
+            names = [n for n in dir(module) if not n.startswith("_") and callable(getattr(module, n))]
+            import difflib
+
+            close = difflib.get_close_matches(part, names, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ModelError(Diagnostic(f"module {module_name!r} has no attribute {part!r}{hint}", where))
+        target = getattr(target, part)
+    if not callable(target):
+        raise ModelError(Diagnostic(f"{spec.factory} is not callable", where))
+    return target  # type: ignore[return-value]
+
+
+def build(spec: Spec, device: str | torch.device = "cpu", seed: int = 0) -> nn.Module:
+    """Call the factory with the spec's kwargs; meta builds allocate no memory.
+
+    Real builds are seeded, so every device sees the same weights.
+    """
+    factory = import_factory(spec)
+    where = spec.locations.get("model.kwargs") or spec.locations.get("model.factory")
+    try:
+        inspect.signature(factory).bind(**spec.kwargs)
+    except TypeError as exc:
+        raise ModelError(Diagnostic(f"{spec.factory} does not take these kwargs: {exc}", where)) from None
+    except ValueError:  # no signature to inspect (a builtin): let the call say
+        pass
+    context = torch.device(device) if str(device) == "meta" else nullcontext()
+    try:
+        with context, torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            model = factory(**spec.kwargs)
+    except Exception as exc:
+        raise ModelError(Diagnostic(f"building the model with {spec.factory}(**{dict(spec.kwargs)}) failed: {type(exc).__name__}: {exc}", where)) from None
+    if not isinstance(model, nn.Module):
+        raise ModelError(Diagnostic(f"{spec.factory} returned {type(model).__name__}, not a torch.nn.Module", where))
+    if spec.weights is not None and str(device) != "meta":
+        load_weights(model, spec)
+    return model.eval()
+
+
+def load_weights(model: nn.Module, spec: Spec) -> None:
+    assert spec.weights is not None
+    where = spec.locations.get("model")
+    try:
+        state = torch.load(spec.weights, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise ModelError(Diagnostic(f"no such weights file {spec.weights}", where)) from None
+    except Exception as exc:
+        raise ModelError(Diagnostic(f"cannot load weights {spec.weights}: {exc}", where)) from None
+    if isinstance(state, dict) and all(k.startswith("module.") for k in state):
+        state = {k.removeprefix("module."): v for k, v in state.items()}  # saved from DataParallel/DDP
+    try:
+        model.load_state_dict(state)
+    except Exception as exc:
+        raise ModelError(Diagnostic(f"weights {spec.weights} do not fit the model: {exc}", where)) from None

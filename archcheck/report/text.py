@@ -1,0 +1,78 @@
+"""The text report: a table per spec section, then every problem, then one summary line."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from io import StringIO
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from archcheck.results import CheckResult
+from archcheck.verify import Report
+
+MAX_REPEATS = 3  # the same problem at more cases is summarised after this many lines
+_STYLE = {"pass": "green", "fail": "bold red", "skip": "yellow"}
+_MARK = {"pass": "ok", "fail": "FAIL", "skip": "skip"}
+
+
+def render_text(report: Report, color: bool = False, width: int = 120) -> str:
+    buffer = StringIO()
+    console = Console(file=buffer, force_terminal=color, no_color=not color, width=width, highlight=False)
+    spec = report.spec
+    console.print(Text.assemble(("archcheck verify ", "bold"), str(spec.path), f"  ({spec.name}; devices {', '.join(report.devices)}; {len(report.cases)} cases)"))
+    by_section: dict[str, list[CheckResult]] = defaultdict(list)
+    for result in report.results:
+        by_section[result.section].append(result)
+    order = list(dict.fromkeys(m.section for m in spec.modules)) + ["outputs", "forward", "params", "flops", "parity"]
+    for section, results in sorted(by_section.items(), key=lambda item: order.index(item[0]) if item[0] in order else len(order)):
+        console.print(_section_table(section, results))
+    problems = report.problems
+    if problems:
+        console.print(Text("\nProblems", style="bold red"))
+        repeats: Counter[tuple[object, ...]] = Counter()
+        for problem in problems:
+            key = (problem.location, problem.rule, problem.subject)
+            repeats[key] += 1
+            if repeats[key] <= MAX_REPEATS:
+                console.print(Text(problem.headline()), soft_wrap=True)
+        for key, count in repeats.items():
+            if count > MAX_REPEATS:
+                console.print(Text(f"{key[0]}: ... and {count - MAX_REPEATS} more like the above for {key[2]} [{key[1]}]", style="dim"), soft_wrap=True)
+    skips = [r for r in report.results if r.status == "skip" and r.rule in ("device", "domain")]
+    for skip in dict.fromkeys(skips):
+        console.print(Text(skip.headline(), style="yellow"), soft_wrap=True)
+    verdict = ("FAILED", "bold red") if problems else ("OK", "bold green")
+    console.print(
+        Text.assemble(
+            "\n",
+            verdict,
+            f"  {len(report.results)} checks: {report.count('pass')} passed, {report.count('fail')} failed, {report.count('skip')} skipped in {report.seconds:.1f}s",
+        )
+    )
+    return buffer.getvalue()
+
+
+def _section_table(section: str, results: list[CheckResult]) -> Table:
+    table = Table(title=section or "general", title_justify="left", title_style="bold", show_edge=False, pad_edge=False)
+    table.add_column("subject")
+    table.add_column("spec line", style="dim")
+    table.add_column("expected")
+    table.add_column("result")
+    rows: dict[str, list[CheckResult]] = defaultdict(list)
+    for result in results:
+        rows[result.subject].append(result)
+    for subject, checks in rows.items():
+        tally = Counter(r.status for r in checks)
+        status = "fail" if tally["fail"] else ("pass" if tally["pass"] else "skip")
+        parts = [f"{tally[s]} {_MARK[s]}" for s in ("pass", "fail", "skip") if tally[s]]
+        line = str(checks[0].location.line) if checks[0].location else ""
+        shown = next((r.expected for r in checks if r.expected), "")
+        table.add_row(subject, line, _short(shown), Text(", ".join(parts), style=_STYLE[status]))
+    return table
+
+
+def _short(expected: str) -> str:
+    """The symbolic part of ``[B, 64, H/2, W/2] = [1, 64, 208, 208]``: it holds at every case."""
+    return expected.split(" = ")[0]

@@ -1,0 +1,136 @@
+"""The parsed spec: frozen records, each with the place in the file it came from."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Mapping
+
+from archcheck.errors import Location
+from archcheck.spec.expr import Expr
+from archcheck.spec.shapes import Pattern, ShapePattern
+
+
+@dataclass(frozen=True)
+class Case:
+    """One binding of every dimension, e.g. ``B=1, H=416, W=416``."""
+
+    bindings: tuple[tuple[str, int], ...]
+
+    @classmethod
+    def of(cls, values: Mapping[str, int]) -> Case:
+        return cls(tuple(values.items()))
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.bindings)
+
+    def __str__(self) -> str:
+        return ", ".join(f"{name}={value}" for name, value in self.bindings)
+
+
+@dataclass(frozen=True)
+class Dim:
+    """A dimension's claimed domain: a range, a step, and the values verify runs."""
+
+    name: str
+    values: tuple[int, ...]
+    range: tuple[int, int] | None = None
+    multiple_of: int | None = None
+    location: Location | None = None
+
+    def why_outside(self, value: int) -> str:
+        """Why ``value`` is outside the claimed domain; "" when it is inside."""
+        if self.range and not self.range[0] <= value <= self.range[1]:
+            return f"{self.name}={value} is outside the range {self.range[0]}..{self.range[1]}"
+        if self.multiple_of and value % self.multiple_of:
+            return f"{self.name}={value} is not a multiple of {self.multiple_of}"
+        return ""
+
+
+@dataclass(frozen=True)
+class Input:
+    name: str
+    pattern: ShapePattern
+    dtype: str = "float32"
+    location: Location | None = None
+
+
+@dataclass(frozen=True)
+class ModuleExpectation:
+    """``section: {path: shape}``: the output of module ``path`` must fit ``pattern``."""
+
+    section: str
+    path: str
+    pattern: Pattern
+    location: Location | None = None
+    key_location: Location | None = None
+
+
+@dataclass(frozen=True)
+class Count:
+    """An expected number (parameters, FLOPs) for the model (path "") or one module."""
+
+    path: str
+    value: float
+    location: Location | None = None
+
+
+@dataclass(frozen=True)
+class ParamsExpectation:
+    total: Count | None = None
+    trainable: Count | None = None
+    modules: tuple[Count, ...] = ()
+
+
+@dataclass(frozen=True)
+class FlopsExpectation:
+    convention: str
+    case: Case
+    total: Count | None = None
+    modules: tuple[Count, ...] = ()
+    tolerance: float = 0.0
+    location: Location | None = None
+
+
+@dataclass(frozen=True)
+class Spec:
+    path: Path
+    name: str
+    factory: str
+    kwargs: Mapping[str, Any]
+    inputs: tuple[Input, ...]
+    dims: tuple[Dim, ...]
+    defines: tuple[tuple[str, Expr], ...] = ()
+    modules: tuple[ModuleExpectation, ...] = ()
+    outputs: Pattern | None = None
+    params: ParamsExpectation | None = None
+    flops: FlopsExpectation | None = None
+    devices: tuple[str, ...] = ("meta", "cpu")
+    rtol: float = 1e-4
+    atol: float = 1e-5
+    weights: Path | None = None
+    description: str | None = None
+    locations: Mapping[str, Location] = field(default_factory=dict)  # top-level keys and model.factory
+
+    def dim(self, name: str) -> Dim:
+        return next(d for d in self.dims if d.name == name)
+
+    def cases(self, overrides: Mapping[str, int] | None = None) -> list[Case]:
+        """Every combination of the dims' values, with ``overrides`` fixing some dims."""
+        overrides = dict(overrides or {})
+        choices = [(overrides[d.name],) if d.name in overrides else d.values for d in self.dims]
+        names = [d.name for d in self.dims]
+        return [Case(tuple(zip(names, combo))) for combo in itertools.product(*choices)]
+
+    def env(self, case: Case) -> dict[str, Fraction]:
+        """Dimension values of the case plus every ``define`` evaluated at it."""
+        env: dict[str, Fraction] = {name: Fraction(value) for name, value in case.bindings}
+        for name, expr in self.defines:  # stored in dependency order
+            env[name] = expr.value(env)
+        return env
+
+    @property
+    def module_paths(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(m.path for m in self.modules))
