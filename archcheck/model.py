@@ -60,7 +60,7 @@ def build(spec: Spec, device: str | torch.device = "cpu", seed: int = 0) -> nn.M
     except Exception as exc:
         raise ModelError(Diagnostic(f"building the model with {spec.factory}(**{dict(spec.kwargs)}) failed: {type(exc).__name__}: {exc}", where)) from None
     if not isinstance(model, nn.Module):
-        raise ModelError(Diagnostic(f"{spec.factory} returned {type(model).__name__}, not a torch.nn.Module", where))
+        raise ModelError(Diagnostic(f"{spec.factory} returned {type(model).__name__}, not a torch.nn.Module", spec.locations.get("model.factory")))
     if spec.weights is not None and str(device) != "meta":
         load_weights(model, spec)
     return model.eval()

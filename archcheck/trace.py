@@ -6,6 +6,8 @@ the model is left exactly as it was found.
 
 from __future__ import annotations
 
+import os
+import traceback
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
@@ -32,11 +34,13 @@ class Crash:
     module_type: str
     inputs: tuple[Value, ...]
     error: str
+    source: str = ""  # the model's own line that raised, e.g. "yolov4.py:147: p4 = torch.cat(...)"
 
     def __str__(self) -> str:
         where = f"in {self.module} ({self.module_type})" if self.module else f"in the model's forward ({self.module_type})"
         shapes = ", ".join(format_value(v) for v in self.inputs)
-        return f"forward crashed {where} with inputs {shapes}: {self.error}"
+        line = f" at {self.source}" if self.source else ""
+        return f"forward crashed {where}{line} with inputs {shapes}: {self.error}"
 
 
 @dataclass(frozen=True)
@@ -82,7 +86,7 @@ def observe(model: nn.Module, inputs: Iterable[torch.Tensor], keep_tensors: bool
             except Exception as exc:  # a crash is an observation, not an error of ours
                 name, module, seen_inputs = running[-1] if running else ("", model, ())
                 message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-                crash = Crash(name, type(module).__name__, seen_inputs, f"{type(exc).__name__}: {message}")
+                crash = Crash(name, type(module).__name__, seen_inputs, f"{type(exc).__name__}: {message}", _model_line(exc))
                 return Observation(None, _freeze(calls), crash)
         tensors = _to_cpu(result) if keep_tensors else None
         return Observation(summarize(result), _freeze(calls), None, tensors)
@@ -91,6 +95,16 @@ def observe(model: nn.Module, inputs: Iterable[torch.Tensor], keep_tensors: bool
             handle.remove()
         for module, training in modes.items():
             module.training = training
+
+
+def _model_line(exc: BaseException) -> str:
+    """The innermost line of the traceback outside torch and archcheck's tracing: the model's own code."""
+    skipped = (os.path.dirname(torch.__file__), __file__, os.path.join(os.path.dirname(__file__), "memo.py"))
+    found = ""
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if not frame.filename.startswith(skipped) and frame.filename != __file__:
+            found = f"{os.path.basename(frame.filename)}:{frame.lineno}: {(frame.line or '').strip()}"
+    return found
 
 
 def _freeze(calls: Mapping[str, list[Call]]) -> dict[str, tuple[Call, ...]]:

@@ -98,6 +98,10 @@ def _schema_diagnostics(exc: ValidationError, document: PositionedDocument) -> l
             diagnostics.append(Diagnostic(message, document.locate_key(place)))
         elif error["type"] == "missing":
             diagnostics.append(Diagnostic(f"missing required key {dotted}", document.locate(place[:-1])))
+        elif place == ("archcheck",):
+            diagnostics.append(Diagnostic(f"this is spec format {error.get('input')!r}; this archcheck reads format 1", document.locate(place)))
+        elif error["type"] in ("model_type", "dict_type"):
+            diagnostics.append(Diagnostic(f"{dotted} must be a mapping (key: value)", document.locate(place)))
         else:
             given = error.get("input")
             message = f"{dotted}: {error['msg'].lower()}"
@@ -139,8 +143,8 @@ class _Builder:
         self.raw, self.document, self.file, self.base = raw, document, file, base
         self.errors: list[Diagnostic] = []
 
-    def fail(self, message: str, path: tuple[Any, ...], offset: int = 0) -> None:
-        location = self.document.locate(path)
+    def fail(self, message: str, path: tuple[Any, ...], offset: int = 0, key: bool = False) -> None:
+        location = self.document.locate_key(path) if key else self.document.locate(path)
         if location and offset:
             location = location.shifted(offset)
         self.errors.append(Diagnostic(message, location))
@@ -256,6 +260,7 @@ class _Builder:
                 self.fail(f"{name} is both a dim and a define", path)
             if raw.range and raw.range[0] > raw.range[1]:
                 self.fail(f"dims.{name}.range: {raw.range[0]} is larger than {raw.range[1]}", path + ("range",))
+                continue
             values = tuple(raw.values or ())
             dim = Dim(name, values, tuple(raw.range) if raw.range else None, raw.multiple_of, self.at(*path))
             if not values:
@@ -292,18 +297,18 @@ class _Builder:
             self.fail("a shape mixes dimensions and nested shapes; write [[...], [...]] for a tuple output", path)
             return None
         dims: list[DimPattern] = []
+        faults = len(self.errors)
         for index, value in enumerate(item):
             if value == "_":
                 dims.append(AnySize())
             elif value == "...":
                 if any(isinstance(d, AnyDims) for d in dims):
                     self.fail("a shape may hold at most one '...'", path + (index,))
-                    return None
                 dims.append(AnyDims())
             elif (expr := self._expr(value, path + (index,))) is not None:
                 dims.append(expr)
-            else:
-                return None
+        if len(self.errors) > faults:
+            return None
         locations = tuple(self.at(*path, i) for i in range(len(item)))
         return ShapePattern(tuple(dims), location, locations)
 
@@ -353,7 +358,7 @@ class _Builder:
         names = [d.name for d in dims]
         for name in raw.case:
             if name not in names:
-                self.fail(f"flops.case names {name!r}, which is not a dim{_did_you_mean(name, names)}", ("flops", "case", name))
+                self.fail(f"flops.case names {name!r}, which is not a dim{_did_you_mean(name, names)}", ("flops", "case", name), key=True)
         missing = [n for n in names if n not in raw.case]
         if missing:
             self.fail(f"flops.case must bind every dim; missing {', '.join(missing)}", ("flops", "case"))

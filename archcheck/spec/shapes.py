@@ -174,5 +174,6 @@ def _match_dims(dims: tuple[DimPattern, ...], shape: tuple[int, ...], env: Mappi
         if isinstance(dim, Expr):
             want = dim.evaluate(env)
             if want != size:
-                wrong.append(f"dim {position} is {size}, expected {dim} = {want}")
+                shown = str(want) if str(dim) == str(want) else f"{dim} = {want}"
+                wrong.append(f"dim {position} is {size}, expected {shown}")
     return "; ".join(wrong)

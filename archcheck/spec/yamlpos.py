@@ -48,7 +48,10 @@ def load_yaml(text: str, file: str) -> PositionedDocument:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = Location(file, mark.line + 1, mark.column + 1) if mark else None
-        raise SpecError(Diagnostic(f"invalid YAML: {exc.problem or exc}", where)) from None
+        context = ""
+        if exc.context and exc.context_mark and exc.context_mark is not mark:
+            context = f" ({exc.context} at line {exc.context_mark.line + 1})"
+        raise SpecError(Diagnostic(f"invalid YAML: {exc.problem or exc}{context}", where)) from None
     except yaml.YAMLError as exc:
         raise SpecError(Diagnostic(f"invalid YAML: {exc}", Location(file, 1, 1))) from None
     if root is None:

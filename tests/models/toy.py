@@ -1,0 +1,34 @@
+"""Small models for tests: fast, with known shapes and known faults."""
+
+import torch
+from torch import nn
+
+
+class TwoScale(nn.Module):
+    """A stride-2 and a stride-4 branch joined by a concat: breaks when H or W is not a multiple of 4."""
+
+    def __init__(self, width: int = 8) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, width, 3, padding=1)
+        self.down1 = nn.Conv2d(width, width, 3, stride=2, padding=1)
+        self.down2 = nn.Conv2d(width, width, 2, stride=2)
+        self.up = nn.Upsample(scale_factor=2)
+        self.head = nn.Conv2d(2 * width, 4, 1)
+        self.bn = nn.BatchNorm2d(4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.down1(self.stem(x))
+        y = self.up(self.down2(x))
+        return self.bn(self.head(torch.cat([x, y], dim=1)))
+
+
+def two_scale(width: int = 8) -> TwoScale:
+    return TwoScale(width)
+
+
+def broken() -> nn.Module:
+    raise RuntimeError("weights missing")
+
+
+def not_a_module() -> int:
+    return 3
