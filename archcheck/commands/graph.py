@@ -1,0 +1,27 @@
+"""``archcheck graph SPEC -o yolov4.svg``: draw the network, painted with the check results."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from archcheck.commands.common import add_case_argument, add_spec_argument, parse_case
+from archcheck.graph import draw
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("graph", help="draw the network with graphviz, coloured by the checks", description=__doc__)
+    add_spec_argument(parser)
+    parser.add_argument("-o", "--output", type=Path, help="the diagram: .svg, .png, .pdf or .dot (default: SPEC's name + .svg)")
+    parser.add_argument("--depth", type=int, help="modules this many path segments deep are nodes (default: the modules the spec names)")
+    add_case_argument(parser)
+    parser.add_argument("--params", action="store_true", help="write each node's parameter count")
+    parser.add_argument("--flops", nargs="?", const="spec", choices=["macs", "flops", "darknet", "spec"], help="write each node's compute, in this convention (default: the spec's, else macs)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    output = args.output or Path(args.spec.stem + ".svg")
+    drawing = draw(args.spec, output, depth=args.depth, case=parse_case(args.case), params=args.params, flops=args.flops)
+    print(drawing)
+    return 1 if drawing.failed or drawing.crash else 0
