@@ -1,0 +1,48 @@
+"""``archcheck count SPEC``: parameters and compute per module, with the convention spelled out.
+
+Exit codes: 0 counted; 1 with ``--strict`` when some op had no cost formula (the count is
+incomplete, which is a finding about the model, not a mistake in the input); 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from archcheck.commands.common import add_case_argument, add_spec_argument, parse_case, write_output
+from archcheck.counting import CONVENTIONS, count
+from archcheck.counting.engines import ENGINES
+from archcheck.counting.render import render_json, render_text, uncounted_lines
+from archcheck.errors import UsageError
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("count", help="count parameters and FLOPs per module", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_spec_argument(parser)
+    add_case_argument(parser)
+    parser.add_argument("--convention", choices=list(CONVENTIONS), help="macs, flops (2 x MACs) or darknet (Darknet's BFLOPs); default: the spec's flops convention, else macs")
+    parser.add_argument("--engine", default="torch", help="torch (ours, meta device), fvcore, torchinfo, or all (side by side, real CPU forward for the peers)")
+    parser.add_argument("--depth", type=int, default=1, help="show modules down to this depth (0: the model only; default 1)")
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument("-o", "--output", type=Path, help="write the report here instead of stdout")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when an op has no cost formula")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.depth < 0:
+        raise UsageError(f"--depth {args.depth} must be >= 0")
+    engines = {"torch": (), "all": ENGINES}.get(args.engine, (args.engine,))
+    report = count(args.spec, case=parse_case(args.case), convention=args.convention, engines=engines)
+    if args.format == "json":
+        text = render_json(report)
+    else:
+        text = render_text(report, depth=args.depth, color=args.output is None and args.color)
+    write_output(text, args.output)
+    missing = uncounted_lines(report)
+    if args.strict and missing:
+        print(f"archcheck: --strict: {len(missing) - 1} op(s) have no cost formula:", file=sys.stderr)
+        print("\n".join(missing[1:]), file=sys.stderr)
+        return 1
+    return 0

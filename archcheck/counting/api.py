@@ -1,0 +1,50 @@
+"""``count(spec)``: parameters and compute per module for each case, on the meta device."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from archcheck.counting.counter import count_model
+from archcheck.counting.engines import ENGINES, run_engine
+from archcheck.counting.records import CONVENTIONS, CountReport, EngineCount
+from archcheck.devices import make_inputs
+from archcheck.errors import UsageError
+from archcheck.model import build
+from archcheck.spec import Spec, load_spec
+
+
+def count(
+    spec: Spec | str | Path,
+    case: Mapping[str, int] | None = None,
+    convention: str | None = None,
+    engines: Sequence[str] = (),
+) -> CountReport:
+    """Count parameters and compute of a spec's network at each case (``case`` fixes dims).
+
+    ``convention`` is ``macs``, ``flops`` or ``darknet`` (default: the spec's ``flops:``
+    convention, else ``macs``); ``engines`` adds peer counts (``fvcore``, ``torchinfo``), which
+    build the model with real weights and run it on CPU.
+    """
+    from archcheck.verify import resolve_cases  # verify imports the checks, which import us
+
+    started = time.perf_counter()
+    spec = spec if isinstance(spec, Spec) else load_spec(spec)
+    name = convention or (spec.flops.convention if spec.flops else "macs")
+    if name not in CONVENTIONS:
+        raise UsageError(f"unknown convention {name!r}; expected one of: {', '.join(CONVENTIONS)}")
+    for engine in engines:
+        if engine not in ENGINES:
+            raise UsageError(f"unknown engine {engine!r}; expected one of: torch, {', '.join(ENGINES)}, all")
+    cases = resolve_cases(spec, case)
+    model = build(spec, "meta")
+    counted = tuple(count_model(model, make_inputs(spec, each, "meta"), each) for each in cases)
+    peers: list[EngineCount] = []
+    if engines:
+        cpu_model = build(spec, "cpu")
+        for ours in counted:
+            assert ours.case is not None
+            inputs = make_inputs(spec, ours.case, "cpu")
+            peers.extend(run_engine(engine, cpu_model, inputs, ours, ours.case) for engine in engines)
+    return CountReport(spec.name, spec.path, CONVENTIONS[name], counted, tuple(peers), time.perf_counter() - started)

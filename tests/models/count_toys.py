@@ -1,0 +1,22 @@
+"""Small networks with hand-countable costs, for the counting tests (factories named in specs)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class Sorter(nn.Module):
+    """A 1x1 conv, then a sort along channels: an op with no cost formula."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 1, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv(x)
+        return torch.sort(y, dim=1).values + torch.sort(y, dim=2).values
+
+
+def sorter() -> Sorter:
+    return Sorter()
