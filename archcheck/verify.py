@@ -10,8 +10,8 @@ from typing import Callable, Mapping
 
 from torch import nn
 
-from archcheck.checks import MODEL_CHECKS, OBSERVATION_CHECKS, ObservationContext
-from archcheck.devices import DeviceRun, runners_for
+from archcheck.checks import MODEL_CHECKS, OBSERVATION_CHECKS, RUN_CHECKS, ObservationContext
+from archcheck.devices import DeviceOptions, DeviceRun, runners_for
 from archcheck.errors import Diagnostic, SpecError, UsageError
 from archcheck.model import build
 from archcheck.results import CheckResult
@@ -46,16 +46,18 @@ def verify(
     case: Mapping[str, int] | None = None,
     require: bool = False,
     progress: Callable[[str, int], None] | None = None,
+    options: DeviceOptions | None = None,
 ) -> Report:
     """Check a spec against its real network on each device; see ``Report.problems``.
 
     ``case`` fixes some dims (``{"H": 608, "W": 608}``); the others take their values.
     ``require`` turns a device this machine lacks into a failure instead of a skip.
+    ``options``: TF32, cudnn.benchmark, DDP processes and timeout (archcheck.devices.DeviceOptions).
     """
     started = time.perf_counter()
     spec = spec if isinstance(spec, Spec) else load_spec(spec)
     cases = resolve_cases(spec, case)
-    runners = runners_for(list(devices or spec.devices))
+    runners = runners_for(list(devices or spec.devices), options)
     meta_model = build(spec, "meta")
     check_module_paths(spec, meta_model)
 
@@ -72,10 +74,13 @@ def verify(
         tick = (lambda name=runner.name: progress(name, 1)) if progress else (lambda: None)
         run = runner.run(spec, cases, tick)
         runs.append(run)
-        for run_case, observation in run.observations:
-            context = ObservationContext(spec, run.device, run_case, spec.env(run_case), observation)
+        results.extend(run.results)  # what the runner itself found: DataParallel pitfalls, DDP steps, failed processes
+        for device, run_case, observation in run.each():  # device: "dp cuda:1" for a replica, "ddp rank 1" for a rank
+            context = ObservationContext(spec, device, run_case, spec.env(run_case), observation)
             for check in OBSERVATION_CHECKS.values():
                 results.extend(check(context))
+    for run_check in RUN_CHECKS.values():  # parity: every device against the cpu run
+        results.extend(run_check(spec, runs))
     return Report(spec, tuple(r.name for r in runners), tuple(cases), tuple(results), time.perf_counter() - started, tuple(runs))
 
 

@@ -6,13 +6,15 @@ built model once. Each yields CheckResults; none stops at the first failure.
 
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 from torch import nn
 
 from archcheck.checks.context import ObservationContext
 from archcheck.checks.crash import check_crash
+from archcheck.checks.flops import check_flops
 from archcheck.checks.params import check_params
+from archcheck.checks.parity import check_parity
 from archcheck.checks.shapes import check_modules, check_outputs
 from archcheck.results import CheckResult
 from archcheck.spec import Spec
@@ -27,6 +29,10 @@ OBSERVATION_CHECKS: dict[str, ObservationCheck] = {
 }
 MODEL_CHECKS: dict[str, ModelCheck] = {
     "params": check_params,
+    "flops": check_flops,
+}
+RUN_CHECKS: dict[str, Callable[[Spec, Sequence[Any]], Iterable[CheckResult]]] = {  # see every device's DeviceRun at once
+    "parity": check_parity,
 }
 
-__all__ = ["MODEL_CHECKS", "OBSERVATION_CHECKS", "ObservationContext"]
+__all__ = ["MODEL_CHECKS", "OBSERVATION_CHECKS", "RUN_CHECKS", "ObservationContext"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from archcheck.commands.common import (
@@ -13,6 +14,8 @@ from archcheck.commands.common import (
     progress_bar,
     write_output,
 )
+from archcheck.devices import DeviceOptions
+from archcheck.graph import draw, output_format
 from archcheck.report import RENDERERS
 from archcheck.spec import load_spec
 from archcheck.verify import resolve_cases, verify
@@ -21,11 +24,16 @@ from archcheck.verify import resolve_cases, verify
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("verify", help="check a network against its spec", description=__doc__)
     add_spec_argument(parser)
-    parser.add_argument("--devices", help="comma-separated: meta, cpu (default: the spec's devices)")
+    parser.add_argument("--devices", help="comma-separated: meta, cpu, cuda (each GPU), cuda:N, dp (DataParallel), ddp (DistributedDataParallel; ddp:gloo, ddp:nccl) (default: the spec's devices)")
     add_case_argument(parser)
     parser.add_argument("--format", choices=sorted(RENDERERS), default="text")
     parser.add_argument("-o", "--output", type=Path, help="write the report here instead of stdout")
     parser.add_argument("--require", action="store_true", help="a device this machine lacks is a failure, not a skip")
+    parser.add_argument("--world-size", type=int, metavar="N", help="ddp processes (default: one per GPU with nccl, 2 with gloo on the CPU)")
+    parser.add_argument("--timeout", type=float, default=600.0, metavar="SECONDS", help="the longest a ddp run may take, process group init included (default: 600)")
+    parser.add_argument("--allow-tf32", action="store_true", help="let GPUs use TF32 matmuls and convolutions (off by default: it breaks parity at 1e-4)")
+    parser.add_argument("--cudnn-benchmark", action="store_true", help="set torch.backends.cudnn.benchmark, as training scripts often do")
+    parser.add_argument("--graph", type=Path, metavar="FILE", help="also draw the network painted with the results (.svg, .png, .pdf, .dot)")
     parser.set_defaults(run=run)
 
 
@@ -33,10 +41,16 @@ def run(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
     case = parse_case(args.case)
     devices = parse_devices(args.devices) or list(spec.devices)
+    if args.graph:
+        output_format(args.graph)  # a wrong suffix fails before the checks run
     total = len(resolve_cases(spec, case)) * len(devices)
+    options = DeviceOptions(allow_tf32=args.allow_tf32, cudnn_benchmark=args.cudnn_benchmark, world_size=args.world_size, timeout=args.timeout)
     with progress_bar(total, f"verify {spec.name}") as advance:
-        report = verify(spec, devices=devices, case=case, require=args.require, progress=advance)
+        report = verify(spec, devices=devices, case=case, require=args.require, progress=advance, options=options)
     render = RENDERERS[args.format]
     text = render(report, color=args.output is None and args.color) if args.format == "text" else render(report)
-    write_output(text, args.output)
+    if os.environ.get("RANK", "0") == "0":  # under torchrun every rank has the report: rank 0 writes it
+        write_output(text, args.output)
+    if args.graph and os.environ.get("RANK", "0") == "0":
+        draw(spec, args.graph, case=report.cases[0].as_dict(), results=report.results)
     return 0 if report.ok else 1

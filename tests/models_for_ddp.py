@@ -1,0 +1,33 @@
+"""Tiny networks for the device tests, importable by spawned DDP ranks (tests/ is on their sys.path).
+
+``fail`` picks how rank 1 breaks while the model is built: "raise" raises, "exit" ends the process with os._exit(3).
+"""
+
+from __future__ import annotations
+
+import os
+
+import torch.distributed as dist
+from torch import nn
+
+
+class Tiny(nn.Module):
+    def __init__(self, unused: bool = False) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.act = nn.ReLU()
+        self.head = nn.Conv2d(8, 4, 1)
+        if unused:
+            self.spare = nn.Linear(4, 4)  # defined, never called: DDP fails on it
+
+    def forward(self, x):
+        return self.head(self.act(self.conv(x)))
+
+
+def tiny(unused: bool = False, fail: str = "") -> nn.Module:
+    rank = dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
+    if rank == 1 and fail == "raise":
+        raise RuntimeError("boom on rank 1")
+    if rank == 1 and fail == "exit":
+        os._exit(3)
+    return Tiny(unused)

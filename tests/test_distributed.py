@@ -1,0 +1,153 @@
+"""DDP for real: 2 gloo processes on the CPU, launched by archcheck; a rank that dies ends the run with its error."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))  # models_for_ddp, for the spawned ranks too (they get sys.path)
+
+from archcheck import verify
+from archcheck.devices import DeviceOptions
+from archcheck.distributed import describe_failure, in_torchrun
+
+needs_two_gpus = pytest.mark.skipif(torch.cuda.device_count() < 2, reason="needs 2 CUDA GPUs")
+
+SPEC = """\
+archcheck: 1
+name: tiny
+model:
+  factory: models_for_ddp:tiny
+  kwargs: KWARGS
+inputs:
+  x: [B, 3, H, W]
+dims:
+  B: {values: [2]}
+  H: {values: [8]}
+  W: {values: [8]}
+modules:
+  body:
+    conv: [B, 8, H, W]
+    head: [B, 4, H, W]
+outputs: [B, 4, H, W]
+"""
+
+
+def tiny(folder: Path, **kwargs) -> Path:
+    path = folder / "tiny.yaml"
+    path.write_text(SPEC.replace("KWARGS", "{" + ", ".join(f"{k}: {v}" for k, v in kwargs.items()) + "}"))
+    return path
+
+
+def by_rule(report, rule):
+    return [r for r in report.results if r.rule == rule]
+
+
+def test_ddp_on_two_cpu_processes_passes_with_parity(tmp_path):
+    report = verify(tiny(tmp_path), devices=["cpu", "ddp:gloo"])
+    assert report.ok, [p.headline() for p in report.problems]
+    (run,) = [r for r in report.runs if r.device == "ddp:gloo"]
+    assert run.where == ("rank 0", "rank 1")  # each rank's shapes are checked against the spec
+    assert {r.device for r in by_rule(report, "shape")} == {"cpu", "ddp:gloo rank 0", "ddp:gloo rank 1"}
+    step, grads, unused, batchnorm = (by_rule(report, rule)[0] for rule in ("ddp-step", "ddp-grad", "ddp-unused", "ddp-batchnorm"))
+    assert step.message == "one training step ran on 2 ranks (rows per rank: 1, 1)"
+    assert (grads.status, grads.message) == ("pass", "gradients are equal on all 2 ranks, bit for bit")
+    assert (unused.status, unused.message) == ("pass", "every parameter gets a gradient")
+    assert (batchnorm.status, batchnorm.message) == ("pass", "no BatchNorm layers with per-process statistics")
+    parity = {(r.device, r.subject): r for r in by_rule(report, "parity")}
+    for rank in ("ddp:gloo rank 0", "ddp:gloo rank 1"):
+        assert {s for d, s in parity if d == rank} == {"outputs", "conv", "head", rank}
+        assert parity[(rank, rank)].status == "pass"
+        assert parity[(rank, rank)].message.startswith(f"worst difference from the cpu on {rank}: max abs diff ")
+
+
+def test_parameters_never_used_in_forward_are_reported(tmp_path):
+    report = verify(tiny(tmp_path, unused="true"), devices=["ddp:gloo"])
+    (unused,) = by_rule(report, "ddp-unused")
+    assert unused.status == "fail"
+    assert unused.message == (
+        "2 parameters get no gradient: spare.bias, spare.weight; modules never called in forward: spare; "
+        "DistributedDataParallel needs every parameter used in forward "
+        "(without find_unused_parameters=True the next step fails with 'Expected to have finished reduction in the prior iteration')"
+    )
+    (grads,) = by_rule(report, "ddp-grad")
+    assert grads.status == "pass"  # the parameters that are used still agree
+    assert [r.message for r in by_rule(report, "parity")] == ["no cpu run to compare ddp:gloo with: add cpu to the devices"]
+
+
+def test_a_rank_that_raises_ends_the_run_with_its_error(tmp_path):
+    started = time.monotonic()
+    report = verify(tiny(tmp_path, fail="raise"), devices=["cpu", "ddp:gloo"], options=DeviceOptions(timeout=60))
+    assert time.monotonic() - started < 45
+    assert [p.message for p in report.problems] == [
+        "ddp rank 1 failed: ModelError: building the model with models_for_ddp:tiny(**{'fail': 'raise'}) failed: RuntimeError: boom on rank 1"
+    ]
+    assert report.problems[0].rule == "ddp-process"
+
+
+def test_a_rank_that_dies_ends_the_run_with_its_exit_code(tmp_path):
+    started = time.monotonic()
+    report = verify(tiny(tmp_path, fail="exit"), devices=["ddp:gloo"], options=DeviceOptions(timeout=60))
+    assert time.monotonic() - started < 45
+    assert [p.message for p in report.problems] == ["ddp rank 1 failed: the process exited with code 3 without a Python error"]
+
+
+def test_a_run_past_its_timeout_is_stopped(tmp_path):
+    report = verify(tiny(tmp_path), devices=["ddp:gloo"], options=DeviceOptions(timeout=0.2))
+    assert [p.message for p in report.problems] == ["the 2 ddp processes did not finish within 0.2 s; they were stopped"]
+
+
+def test_describe_failure_blames_the_rank_that_died_silently(tmp_path):
+    (tmp_path / "rank0.error").write_text("DistBackendError: Connection closed by peer")
+    assert describe_failure(tmp_path, [1, 3], first=0) == "ddp rank 1 failed: the process exited with code 3 without a Python error"
+    assert describe_failure(tmp_path, [1, -15], first=0) == "ddp rank 0 failed: DistBackendError: Connection closed by peer"
+    assert describe_failure(tmp_path / "none", [0, -9], first=1) == "ddp rank 1 failed: the process was killed by signal 9"
+
+
+def test_not_under_torchrun_here(monkeypatch):
+    for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK"):
+        monkeypatch.delenv(name, raising=False)
+    assert not in_torchrun()
+    monkeypatch.setenv("RANK", "0"), monkeypatch.setenv("WORLD_SIZE", "2"), monkeypatch.setenv("LOCAL_RANK", "0")
+    assert in_torchrun()
+
+
+def test_yolov4_under_ddp_matches_the_cpu():
+    report = verify("specs/yolov4.yaml", devices=["cpu", "ddp:gloo"], case={"B": 2, "H": 64, "W": 64})
+    assert report.ok, [p.headline() for p in report.problems[:5]]
+    (batchnorm,) = by_rule(report, "ddp-batchnorm")
+    assert batchnorm.status == "skip"
+    assert batchnorm.message.startswith("107 BatchNorm layers (backbone.stages.0.blocks.0.block.0.bn, ")  # every BasicConv has one
+    assert batchnorm.message.endswith(
+        "normalise with each process's own batch in train mode, so DDP training is not training on the global batch; "
+        "not checked (nn.SyncBatchNorm.convert_sync_batchnorm(model) shares the statistics)"
+    )
+    assert [r.status for r in by_rule(report, "ddp-grad")] == ["pass"]
+
+
+@needs_two_gpus
+def test_ddp_with_nccl_on_two_gpus(tmp_path):
+    report = verify(tiny(tmp_path), devices=["cpu", "ddp:nccl"], options=DeviceOptions(world_size=2))
+    assert report.ok, [p.headline() for p in report.problems]
+    assert [r.status for r in by_rule(report, "ddp-grad")] == ["pass"]
+
+
+def test_the_same_check_runs_under_torchrun(tmp_path):
+    """torchrun starts the ranks (as on many machines); every rank runs verify, rank 0 prints the report."""
+    import os
+    import subprocess
+
+    from archcheck.distributed import free_port
+
+    spec = tiny(tmp_path)
+    environment = os.environ | {"PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_addr=127.0.0.1", f"--master_port={free_port()}"]
+    command += ["-m", "archcheck.cli", "--no-color", "verify", str(spec), "--devices", "cpu,ddp:gloo", "--format", "json"]
+    done = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.count('"format": 1') == 1  # one report, from rank 0
+    assert '"rule": "ddp-grad"' in done.stdout and '"device": "ddp:gloo rank 1"' in done.stdout
