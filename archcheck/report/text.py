@@ -25,7 +25,7 @@ def render_text(report: Report, color: bool = False, width: int = 120) -> str:
     by_section: dict[str, list[CheckResult]] = defaultdict(list)
     for result in report.results:
         by_section[result.section].append(result)
-    order = list(dict.fromkeys(m.section for m in spec.modules)) + ["outputs", "forward", "params", "flops", "parity"]
+    order = list(dict.fromkeys(m.section for m in spec.modules)) + ["outputs", "forward", "params", "flops", "parity", "dataparallel", "ddp", "devices", "dims"]
     for section, results in sorted(by_section.items(), key=lambda item: order.index(item[0]) if item[0] in order else len(order)):
         console.print(_section_table(section, results))
     problems = report.problems

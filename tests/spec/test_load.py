@@ -101,7 +101,7 @@ def test_mutated_specs_fail_at_the_right_place(mutation, expected):
         ("modules:\n  s:\n    stem: [B, [1]]\n", ["s.yaml:13:11: error: a shape mixes dimensions and nested shapes; write [[...], [...]] for a tuple output"]),
         ("modules:\n  s:\n    stem: {channels: 3}\n", ["s.yaml:13:11: error: the shorthand is {channels: C, stride: S}, got keys channels"]),
         ("define:\n  A: B + A2\n  A2: A * 2\n", ["s.yaml:12:6: error: define A refers to itself: A -> A2 -> A"]),
-        ("devices: [meta, gpu]\n", ["s.yaml:11:17: error: unknown device 'gpu'; expected meta, cpu, cuda, cuda:N, dp or ddp"]),
+        ("devices: [meta, gpu]\n", ["s.yaml:11:17: error: unknown device 'gpu'; expected meta, cpu, cuda, cuda:N, dp or ddp (ddp:gloo, ddp:nccl)"]),
         ("flops: {case: {B: 1, Hh: 2}, total: lots}\n", [
             "s.yaml:11:22: error: flops.case names 'Hh', which is not a dim; did you mean 'H'?",
             "s.yaml:11:15: error: flops.case must bind every dim; missing H, W",
