@@ -37,7 +37,7 @@ class CheckResult:
         context = []
         if self.case is not None:
             context.append(f"at {self.case}")
-        if self.device:
+        if self.device and self.device != self.subject:
             context.append(f"on {self.device}")
         tail = (" " + " ".join(context)) if context else ""
         return f"{where}{level}: {self.message}{tail} [{self.rule}]"
