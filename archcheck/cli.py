@@ -6,10 +6,14 @@ import argparse
 import sys
 import traceback
 
+from archcheck.commands import count as count_command
+from archcheck.commands import fuzz as fuzz_command
+from archcheck.commands import graph as graph_command
+from archcheck.commands import resolutions as resolutions_command
 from archcheck.commands import verify as verify_command
 from archcheck.errors import ArchcheckError
 
-COMMANDS = [verify_command]
+COMMANDS = [verify_command, count_command, graph_command, fuzz_command, resolutions_command]
 
 
 def make_parser() -> argparse.ArgumentParser:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import os
 import traceback
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import torch
 from torch import nn
@@ -63,6 +64,13 @@ def summarize(value: Any) -> Value:
 
 def observe(model: nn.Module, inputs: Iterable[torch.Tensor], keep_tensors: bool = False) -> Observation:
     """Run ``model(*inputs)`` without gradients and record every module call."""
+    with observer(model) as run:
+        return run(inputs, keep_tensors)
+
+
+@contextmanager
+def observer(model: nn.Module) -> Iterator[Callable[..., Observation]]:
+    """``with observer(model) as run: run(inputs)`` observes many passes with hooks added once."""
     names = {module: name for name, module in model.named_modules()}
     modes = {module: module.training for module in model.modules()}
     running: list[tuple[str, nn.Module, tuple[Value, ...]]] = []
@@ -75,11 +83,9 @@ def observe(model: nn.Module, inputs: Iterable[torch.Tensor], keep_tensors: bool
         name, _, seen_inputs = running.pop()
         calls[name].append(Call(seen_inputs, summarize(output)))
 
-    handles = []
-    try:
-        for module in names:
-            handles.append(module.register_forward_pre_hook(before))
-            handles.append(module.register_forward_hook(after))
+    def run(inputs: Iterable[torch.Tensor], keep_tensors: bool = False) -> Observation:
+        running.clear()
+        calls.clear()
         with torch.no_grad():
             try:
                 result = model(*inputs)
@@ -90,6 +96,13 @@ def observe(model: nn.Module, inputs: Iterable[torch.Tensor], keep_tensors: bool
                 return Observation(None, _freeze(calls), crash)
         tensors = _to_cpu(result) if keep_tensors else None
         return Observation(summarize(result), _freeze(calls), None, tensors)
+
+    handles = []
+    try:
+        for module in names:
+            handles.append(module.register_forward_pre_hook(before))
+            handles.append(module.register_forward_hook(after))
+        yield run
     finally:
         for handle in handles:
             handle.remove()

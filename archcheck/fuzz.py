@@ -1,0 +1,137 @@
+"""``fuzz(spec)``: draw cases from the spec's claimed domain, run the real network on
+the meta device, check every shape formula, and shrink a failure to the smallest case.
+
+Hypothesis draws and shrinks; the network is built once and observed per case
+(hooks added once, repeated meta shape arithmetic memoised). Runs are
+reproducible: derandomized by default, or seeded with ``seed``. Hypothesis'
+example database is off unless a directory is given.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+from hypothesis import seed as hypothesis_seed
+from hypothesis.database import DirectoryBasedExampleDatabase
+
+from archcheck.checks import OBSERVATION_CHECKS, ObservationContext
+from archcheck.devices import make_inputs
+from archcheck.errors import UsageError
+from archcheck.memo import MetaMemo
+from archcheck.model import build
+from archcheck.results import CheckResult
+from archcheck.spec import Case, Spec, load_spec
+from archcheck.spec.expr import ExprError
+from archcheck.strategies import cases
+from archcheck.trace import Observation, observer
+from archcheck.verify import check_module_paths
+
+CaseCheck = Callable[[Case], tuple[Observation | None, list[CheckResult]]]
+
+
+@contextmanager
+def case_checker(spec: Spec) -> Iterator[CaseCheck]:
+    """``check(case) -> (observation, results)`` on one meta build of the network."""
+    model = build(spec, "meta")
+    check_module_paths(spec, model)
+    memo = MetaMemo()
+    with observer(model) as run:
+
+        def check(case: Case) -> tuple[Observation | None, list[CheckResult]]:
+            try:
+                env = spec.env(case)
+                inputs = make_inputs(spec, case, "meta")
+            except ExprError as exc:  # the inputs themselves have no shape here (``[B, 3, H/2, W]`` at odd H)
+                where = spec.locations.get("inputs")
+                return None, [CheckResult("expr", "inputs", "fail", section="inputs", message=f"the inputs have no shape here: {exc}", location=where, device="meta", case=case)]
+            with memo:
+                observation = run(inputs)
+            context = ObservationContext(spec, "meta", case, env, observation)
+            return observation, [r for rule in OBSERVATION_CHECKS.values() for r in rule(context)]
+
+        yield check
+
+
+@dataclass(frozen=True)
+class FuzzReport:
+    """``failure`` is the smallest failing case hypothesis found; ``problems`` what broke there."""
+
+    spec: Spec
+    examples: int  # the most cases asked for
+    cases_run: int  # distinct cases really run, shrinking included
+    seed: int | None
+    failure: Case | None
+    problems: tuple[CheckResult, ...]
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+
+class _Broken(Exception):
+    """A case broke the spec; hypothesis shrinks on it."""
+
+
+def fuzz(
+    spec: Spec | str | Path,
+    examples: int = 100,
+    seed: int | None = None,
+    progress: Callable[[str, int], None] | None = None,
+    database: str | Path | None = None,
+) -> FuzzReport:
+    """Check the spec's shape formulas at ``examples`` cases drawn from its claimed domain."""
+    if examples < 1:
+        raise UsageError(f"--examples must be at least 1, got {examples}")
+    started = time.perf_counter()
+    spec = spec if isinstance(spec, Spec) else load_spec(spec)
+    strategy = cases(spec)
+    tick = progress or (lambda label, n: None)
+    seen: dict[Case, list[CheckResult]] = {}
+    last: list[tuple[Case, list[CheckResult]]] = []
+    with case_checker(spec) as check:
+
+        def body(case: Case) -> None:
+            if case not in seen:
+                seen[case] = [r for r in check(case)[1] if r.failed]
+                tick("shrinking" if last else str(case), 1)
+            if seen[case]:
+                last.append((case, seen[case]))
+                raise _Broken(str(case))
+
+        test = settings(
+            max_examples=examples,
+            deadline=None,  # a forward pass takes far longer than hypothesis' default 200 ms
+            derandomize=seed is None and not database,  # hypothesis allows no database when derandomized
+            database=DirectoryBasedExampleDatabase(str(database)) if database else None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+            phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],
+            report_multiple_bugs=False,
+            verbosity=Verbosity.quiet,
+            print_blob=False,
+        )(given(strategy)(body))
+        if seed is not None or database:
+            test = hypothesis_seed(seed or 0)(test)
+        try:
+            test()
+        except _Broken:
+            pass
+    failure, problems = last[-1] if last else (None, [])
+    return FuzzReport(spec, examples, len(seen), seed, failure, tuple(problems), time.perf_counter() - started)
+
+
+def domain_text(spec: Spec) -> str:
+    """``B in {1, 2}, H in 32..1024 step 32``: the domain fuzz draws from."""
+    parts = []
+    for dim in spec.dims:
+        if dim.range is None:
+            parts.append(f"{dim.name} in {{{', '.join(map(str, dim.values))}}}")
+        else:
+            step = f" step {dim.multiple_of}" if dim.multiple_of else ""
+            parts.append(f"{dim.name} in {dim.range[0]}..{dim.range[1]}{step}")
+    return ", ".join(parts)
