@@ -111,10 +111,10 @@ def test_require_turns_a_skip_into_a_failure(tmp_path, capsys):
     spec = write_spec(tmp_path)
     report = verify(spec, devices=["cpu", "dp"], require=True)
     assert [r.headline() for r in report.problems] == [
-        f"{spec}:16:1: error: device dp did not run: {NO_CUDA}; without GPUs nn.DataParallel is a pass-through that runs the plain module, which proves nothing on dp [device]"
+        f"{spec}:16:1: error: device dp did not run: {NO_CUDA}; without GPUs nn.DataParallel is a pass-through that runs the plain module, which proves nothing [device]"
     ]
     assert main(["--no-color", "verify", str(spec), "--devices", "cpu,cuda", "--require"]) == 1
-    assert f"error: device cuda did not run: {NO_CUDA} on cuda [device]" in capsys.readouterr().out
+    assert f"error: device cuda did not run: {NO_CUDA} [device]" in capsys.readouterr().out
 
 
 def test_tf32_and_cudnn_benchmark_are_set_then_restored():
