@@ -29,7 +29,7 @@ from archcheck.spec import Case, Spec, load_spec
 from archcheck.spec.expr import ExprError
 from archcheck.strategies import cases
 from archcheck.trace import Observation, observer
-from archcheck.verify import check_module_paths
+from archcheck.verifier import check_module_paths
 
 CaseCheck = Callable[[Case], tuple[Observation | None, list[CheckResult]]]
 

@@ -18,7 +18,7 @@ from archcheck.devices import DeviceOptions
 from archcheck.graph import draw, output_format
 from archcheck.report import RENDERERS
 from archcheck.spec import load_spec
-from archcheck.verify import resolve_cases, verify
+from archcheck.verifier import resolve_cases, verify
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

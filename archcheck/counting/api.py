@@ -27,7 +27,7 @@ def count(
     convention, else ``macs``); ``engines`` adds peer counts (``fvcore``, ``torchinfo``), which
     build the model with real weights and run it on CPU.
     """
-    from archcheck.verify import resolve_cases  # verify imports the checks, which import us
+    from archcheck.verifier import resolve_cases  # verify imports the checks, which import us
 
     started = time.perf_counter()
     spec = spec if isinstance(spec, Spec) else load_spec(spec)

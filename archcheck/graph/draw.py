@@ -16,7 +16,7 @@ from archcheck.graph.render import output_format, render
 from archcheck.model import build
 from archcheck.results import CheckResult
 from archcheck.spec import Case, Spec, load_spec
-from archcheck.verify import check_module_paths, resolve_cases, verify
+from archcheck.verifier import check_module_paths, resolve_cases, verify
 
 
 @dataclass(frozen=True)

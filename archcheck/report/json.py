@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from archcheck.results import CheckResult
-from archcheck.verify import Report
+from archcheck.verifier import Report
 
 FORMAT_VERSION = 1
 

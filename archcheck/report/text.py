@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from archcheck.results import CheckResult
-from archcheck.verify import Report
+from archcheck.verifier import Report
 
 MAX_REPEATS = 3  # the same problem at more cases is summarised after this many lines
 _STYLE = {"pass": "green", "fail": "bold red", "skip": "yellow"}
