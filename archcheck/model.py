@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import importlib
 import inspect
-from contextlib import nullcontext
-from typing import Callable
+import sys
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+from typing import Callable, Iterator
 
 import torch
 from torch import nn
@@ -14,12 +16,28 @@ from archcheck.errors import Diagnostic, ModelError
 from archcheck.spec import Spec
 
 
+@contextmanager
+def importable_from(*folders: Path) -> Iterator[None]:
+    """Let ``import`` find modules in ``folders`` (the spec's folder, the working directory), as ``python -m`` would."""
+    added = [str(f.resolve()) for f in folders if str(f.resolve()) not in sys.path]
+    sys.path.extend(added)
+    try:
+        yield
+    finally:
+        for folder in added:
+            sys.path.remove(folder)
+
+
 def import_factory(spec: Spec) -> Callable[..., nn.Module]:
-    """``package.module:callable`` -> the callable, with a clear error when it is not there."""
+    """``package.module:callable`` -> the callable, with a clear error when it is not there.
+
+    Modules are looked up on sys.path, then beside the spec file, then in the working directory.
+    """
     where = spec.locations.get("model.factory")
     module_name, _, attribute = spec.factory.partition(":")
     try:
-        module = importlib.import_module(module_name)
+        with importable_from(spec.path.parent, Path.cwd()):
+            module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
         raise ModelError(Diagnostic(f"cannot import {module_name!r} for model.factory: {exc}", where)) from None
     except Exception as exc:  # the user's module raised while importing

@@ -1,3 +1,5 @@
+import sys
+
 import pytest
 import torch
 
@@ -53,3 +55,15 @@ def test_factory_faults_are_model_errors(factory, kwargs, message):
     with pytest.raises(ModelError) as error:
         build(spec(factory, kwargs), "cpu")
     assert str(error.value) == message
+
+
+def test_factories_beside_the_spec_are_importable_and_sys_path_is_restored(tmp_path):
+    (tmp_path / "beside_the_spec_net.py").write_text("from torch import nn\n\ndef net():\n    return nn.Conv2d(3, 4, 1)\n")
+    path = tmp_path / "net.yaml"
+    path.write_text(SPEC.format(factory="beside_the_spec_net:net", kwargs="{}"))
+    before = list(sys.path)
+    from archcheck.spec import load_spec
+
+    model = build(load_spec(path), "meta")
+    assert model.out_channels == 4
+    assert sys.path == before
