@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import threading
 from pathlib import Path
 
@@ -10,7 +9,6 @@ import pytest
 import torch
 from torch import nn
 
-sys.path.insert(0, str(Path(__file__).parent))  # models_for_ddp, also for spawned ranks
 
 from archcheck import verify
 from archcheck.cli import main
@@ -33,7 +31,7 @@ from archcheck.devices import (
 from archcheck.errors import UsageError
 from archcheck.spec import Case, load_spec
 from archcheck.trace import Observation, observe, summarize
-from models_for_ddp import Tiny
+from ddp_models import Tiny
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 needs_two_gpus = pytest.mark.skipif(torch.cuda.device_count() < 2, reason="needs 2 CUDA GPUs")
@@ -44,7 +42,7 @@ TINY = """\
 archcheck: 1
 name: tiny
 model:
-  factory: models_for_ddp:tiny
+  factory: ddp_models:tiny
 inputs:
   x: [B, 3, H, W]
 dims:

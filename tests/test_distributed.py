@@ -9,8 +9,6 @@ from pathlib import Path
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).parent))  # models_for_ddp, for the spawned ranks too (they get sys.path)
-
 from archcheck import verify
 from archcheck.devices import DeviceOptions
 from archcheck.distributed import describe_failure, in_torchrun
@@ -21,7 +19,7 @@ SPEC = """\
 archcheck: 1
 name: tiny
 model:
-  factory: models_for_ddp:tiny
+  factory: ddp_models:tiny
   kwargs: KWARGS
 inputs:
   x: [B, 3, H, W]
@@ -84,7 +82,7 @@ def test_a_rank_that_raises_ends_the_run_with_its_error(tmp_path):
     report = verify(tiny(tmp_path, fail="raise"), devices=["cpu", "ddp:gloo"], options=DeviceOptions(timeout=60))
     assert time.monotonic() - started < 45
     assert [p.message for p in report.problems] == [
-        "ddp rank 1 failed: ModelError: building the model with models_for_ddp:tiny(**{'fail': 'raise'}) failed: RuntimeError: boom on rank 1"
+        "ddp rank 1 failed: ModelError: building the model with ddp_models:tiny(**{'fail': 'raise'}) failed: RuntimeError: boom on rank 1"
     ]
     assert report.problems[0].rule == "ddp-process"
 
