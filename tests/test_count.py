@@ -9,6 +9,7 @@ from torch import nn
 import archcheck
 from archcheck.counting import CONVENTIONS, Tally, count_model
 from archcheck.errors import ModelError, UsageError
+from count_toys import SMALL_CSP_SPEC
 
 ROOT = Path(__file__).resolve().parents[1]
 YOLOV4 = ROOT / "specs" / "yolov4.yaml"
@@ -206,18 +207,7 @@ def test_the_6b_transformer_counts_on_meta():
 def test_fvcore_agrees_with_our_macs_on_convolutions(write_spec):
     pytest.importorskip("fvcore")
     spec = write_spec(
-        """archcheck: 1
-name: small-csp
-model:
-  factory: archcheck.zoo.cspdarknet:cspdarknet53
-  kwargs: {depths: [1, 1, 1], widths: [8, 16, 32], stem_channels: 4}
-inputs:
-  x: [B, 3, H, W]
-dims:
-  B: {values: [1]}
-  H: {values: [64]}
-  W: {values: [64]}
-"""
+        SMALL_CSP_SPEC
     )
     report = archcheck.count(spec, engines=("fvcore",))
     ours = report.cases[0]

@@ -8,24 +8,12 @@ from pathlib import Path
 import pytest
 from archcheck.cli import main
 from archcheck.resolutions import resolutions, size_set
+from sizes import SKIP_CONCAT_SPEC
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-SKIP_SPEC = """archcheck: 1
-name: skip
-model: {factory: "sizes:skip_concat"}
-inputs:
-  x: [B, 1, H, W]
-dims:
-  B: {values: [1]}
-  H: {range: [8, 64], multiple_of: 8, values: [8]}
-  W: {values: [8]}
-modules:
-  main:
-    down: [B, 4, H/4, W/4]
-outputs: [B, 5, H, W]
-"""
+SKIP_SPEC = SKIP_CONCAT_SPEC
 
 POOL_SPEC = """archcheck: 1
 name: pool

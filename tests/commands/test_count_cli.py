@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 
 from archcheck.cli import main
+from count_toys import SMALL_CSP_SPEC
 
 ROOT = Path(__file__).resolve().parents[2]
 YOLOV4 = str(ROOT / "specs" / "yolov4.yaml")
@@ -100,18 +101,7 @@ def test_engine_all_prints_the_engines_side_by_side_with_reasons(capsys, write_s
     pytest.importorskip("fvcore")
     pytest.importorskip("torchinfo")
     spec = write_spec(
-        """archcheck: 1
-name: small-csp
-model:
-  factory: archcheck.zoo.cspdarknet:cspdarknet53
-  kwargs: {depths: [1, 1, 1], widths: [8, 16, 32], stem_channels: 4}
-inputs:
-  x: [B, 3, H, W]
-dims:
-  B: {values: [1]}
-  H: {values: [64]}
-  W: {values: [64]}
-"""
+        SMALL_CSP_SPEC
     )
     code, out, err = run(capsys, "count", str(spec), "--engine", "all")
     assert code == 0 and err == ""

@@ -20,3 +20,18 @@ class Sorter(nn.Module):
 
 def sorter() -> Sorter:
     return Sorter()
+
+
+# A three-stage CSPDarknet, small enough for the peer engines' real CPU forward.
+SMALL_CSP_SPEC = """archcheck: 1
+name: small-csp
+model:
+  factory: archcheck.zoo.cspdarknet:cspdarknet53
+  kwargs: {depths: [1, 1, 1], widths: [8, 16, 32], stem_channels: 4}
+inputs:
+  x: [B, 3, H, W]
+dims:
+  B: {values: [1]}
+  H: {values: [64]}
+  W: {values: [64]}
+"""

@@ -34,3 +34,20 @@ def skip_concat() -> nn.Module:
 
 def pool_then_conv() -> nn.Module:
     return PoolThenConv()
+
+
+# A spec for skip_concat, shared by the resolutions and pytest-plugin tests.
+SKIP_CONCAT_SPEC = """archcheck: 1
+name: skip
+model: {factory: "sizes:skip_concat"}
+inputs:
+  x: [B, 1, H, W]
+dims:
+  B: {values: [1]}
+  H: {range: [8, 64], multiple_of: 8, values: [8]}
+  W: {values: [8]}
+modules:
+  main:
+    down: [B, 4, H/4, W/4]
+outputs: [B, 5, H, W]
+"""
