@@ -56,11 +56,16 @@ def test_a_wrong_formula_in_yolov4_points_at_its_spec_line(tmp_path: Path) -> No
 
 
 def test_no_database_is_written_unless_asked(write_spec, tmp_path: Path, monkeypatch) -> None:
-    spec = write_spec(SKIP_SPEC)
+    spec = write_spec(SKIP_SPEC)  # fails at H=10: hypothesis saves failing examples
     monkeypatch.chdir(tmp_path)
     fuzz(spec, examples=5)
     assert not (tmp_path / ".hypothesis").exists()
-    assert fuzz(spec, examples=5, database=tmp_path / "db").seed is None  # a database implies seed 0, not derandomize
+    first = fuzz(spec, examples=20, database=tmp_path / "db")
+    assert first.seed is None and first.failure is not None
+    assert list((tmp_path / "db").rglob("*")), "the failing example was not saved"
+    assert not (tmp_path / ".hypothesis").exists()
+    again = fuzz(spec, examples=20, database=tmp_path / "db")  # replayed from the database first
+    assert again.failure == first.failure
 
 
 def test_cli_reports_the_case_and_how_to_reproduce(write_spec, capsys) -> None:
