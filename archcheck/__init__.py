@@ -1,17 +1,59 @@
 """archcheck: neural-network architectures as checked contracts.
 
-``verify`` and ``count`` import torch on first use, so that importing archcheck
-(for example through its pytest plugin) costs nothing until a spec is checked.
+The public face: ``load_spec``, ``verify``, ``count``, ``draw``, ``fuzz``, ``resolutions``, their
+option and report records, and the errors. Everything that needs torch is imported on first use,
+so importing archcheck (for example through its pytest plugin) costs nothing until a spec is checked.
 """
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from archcheck.errors import ArchcheckError, ModelError, SpecError, UsageError
-from archcheck.spec import load_spec
+from archcheck.results import Report, Result
+from archcheck.spec import Spec, load_spec
 
-__all__ = ["ArchcheckError", "ModelError", "Report", "SpecError", "UsageError", "count", "load_spec", "verify"]
+if TYPE_CHECKING:
+    from archcheck.counting import CountReport, count
+    from archcheck.fuzz import FuzzReport, fuzz
+    from archcheck.graph import Drawing, draw
+    from archcheck.resolutions import ResolutionsReport, resolutions
+    from archcheck.runners import DeviceOptions
+    from archcheck.pipeline import verify
 
-_LAZY = {"verify": "archcheck.verifier", "Report": "archcheck.verifier", "count": "archcheck.counting"}
+__all__ = [
+    "ArchcheckError",
+    "CountReport",
+    "DeviceOptions",
+    "Drawing",
+    "FuzzReport",
+    "ModelError",
+    "Report",
+    "ResolutionsReport",
+    "Result",
+    "Spec",
+    "SpecError",
+    "UsageError",
+    "count",
+    "draw",
+    "fuzz",
+    "load_spec",
+    "resolutions",
+    "verify",
+]
+
+_LAZY = {
+    "verify": "archcheck.pipeline",
+    "count": "archcheck.counting",
+    "CountReport": "archcheck.counting",
+    "draw": "archcheck.graph",
+    "Drawing": "archcheck.graph",
+    "fuzz": "archcheck.fuzz",
+    "FuzzReport": "archcheck.fuzz",
+    "resolutions": "archcheck.resolutions",
+    "ResolutionsReport": "archcheck.resolutions",
+    "DeviceOptions": "archcheck.runners",
+}
 
 
 def __getattr__(name: str) -> Any:

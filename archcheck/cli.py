@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import traceback
+from importlib.metadata import PackageNotFoundError, version
 
 from archcheck.commands import count as count_command
 from archcheck.commands import fuzz as fuzz_command
@@ -16,13 +17,27 @@ from archcheck.errors import ArchcheckError
 COMMANDS = [verify_command, count_command, graph_command, fuzz_command, resolutions_command]
 
 
+def _version() -> str:
+    try:
+        return version("archcheck")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
+def global_options(suppress: bool) -> argparse.ArgumentParser:
+    """--debug and --color, accepted before and after the subcommand (after: only when given)."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS if suppress else False, help="show Python tracebacks")
+    parser.add_argument("--color", action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS if suppress else sys.stdout.isatty(), help="colour the text report (default: when stdout is a terminal)")
+    return parser
+
+
 def make_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="archcheck", description="Neural-network architectures as checked contracts.")
-    parser.add_argument("--debug", action="store_true", help="show Python tracebacks")
-    parser.add_argument("--color", action=argparse.BooleanOptionalAction, default=sys.stdout.isatty(), help="colour the text report")
+    parser = argparse.ArgumentParser(prog="archcheck", description="Neural-network architectures as checked contracts.", parents=[global_options(suppress=False)])
+    parser.add_argument("--version", action="version", version=f"archcheck {_version()}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in COMMANDS:
-        command.add_parser(subparsers)
+        command.add_parser(subparsers, [global_options(suppress=True)])
     return parser
 
 

@@ -1,8 +1,10 @@
-"""Errors that end a command with one clear message and exit code 2."""
+"""Errors that end a command with one clear message and exit code 2, and the helpers that word them."""
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
+from typing import Iterable
 
 
 @dataclass(frozen=True)
@@ -54,3 +56,26 @@ class ModelError(ArchcheckError):
 
 class UsageError(ArchcheckError):
     """The command line or the Python call is wrong."""
+
+
+def did_you_mean(word: str, options: Iterable[str], n: int = 1, cutoff: float = 0.6) -> str:
+    """``"; did you mean 'SPP'?"`` for the closest options, or "" when none is close.
+
+    Long option lists (thousands of module paths) are first narrowed to names that share
+    a leading character or a length near the word's, so the search stays linear.
+    """
+    choices = list(options)
+    if len(choices) > 200:
+        near = [c for c in choices if c[:1] == word[:1] or abs(len(c) - len(word)) <= 2]
+        choices = near[:2000]
+    close = difflib.get_close_matches(word, choices, n=n, cutoff=cutoff)
+    if not close:
+        return ""
+    shown = ", ".join(repr(c) for c in close) if n == 1 else ", ".join(close)
+    return f"; did you mean {shown}?"
+
+
+def first_line(exc: BaseException) -> str:
+    """``TypeError: the first line of the message``: an exception as one line."""
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}".rstrip(": ")

@@ -19,17 +19,18 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis.database import DirectoryBasedExampleDatabase
 
-from archcheck.checks import OBSERVATION_CHECKS, ObservationContext
-from archcheck.devices import make_inputs
+from archcheck.checks import OBSERVATION_RULES, Evidence, run_checks
 from archcheck.errors import UsageError
-from archcheck.memo import MetaMemo
-from archcheck.model import build
+from archcheck.inputs import make_inputs
+from archcheck.model import build, check_module_paths
+from archcheck.observe.memo import MetaMemo
+from archcheck.observe.trace import Observation, observer
 from archcheck.results import CheckResult
+from archcheck.runners.records import DeviceRun
 from archcheck.spec import Case, Spec, load_spec
+from archcheck.spec.domain import domain_text
 from archcheck.spec.expr import ExprError
 from archcheck.strategies import cases
-from archcheck.trace import Observation, observer
-from archcheck.verifier import check_module_paths
 
 CaseCheck = Callable[[Case], tuple[Observation | None, list[CheckResult]]]
 
@@ -44,15 +45,14 @@ def case_checker(spec: Spec) -> Iterator[CaseCheck]:
 
         def check(case: Case) -> tuple[Observation | None, list[CheckResult]]:
             try:
-                env = spec.env(case)
                 inputs = make_inputs(spec, case, "meta")
             except ExprError as exc:  # the inputs themselves have no shape here (``[B, 3, H/2, W]`` at odd H)
                 where = spec.locations.get("inputs")
                 return None, [CheckResult("expr", "inputs", "fail", section="inputs", message=f"the inputs have no shape here: {exc}", location=where, device="meta", case=case)]
             with memo:
                 observation = run(inputs)
-            context = ObservationContext(spec, "meta", case, env, observation)
-            return observation, [r for rule in OBSERVATION_CHECKS.values() for r in rule(context)]
+            evidence = Evidence(spec, (case,), runs=(DeviceRun("meta", ((case, observation),)),))
+            return observation, list(run_checks(spec, evidence, frozenset(OBSERVATION_RULES)))
 
         yield check
 
@@ -72,6 +72,14 @@ class FuzzReport:
     @property
     def ok(self) -> bool:
         return self.failure is None
+
+    @property
+    def results(self) -> tuple[CheckResult, ...]:
+        """The problems at the smallest failing case; or one passing result for the whole run."""
+        if self.problems:
+            return self.problems
+        message = f"every shape formula held at {self.cases_run} cases drawn from the claimed domain"
+        return (CheckResult("fuzz", "shape formulas", "pass", section="fuzz", message=message, location=self.spec.locations.get("dims"), device="meta"),)
 
 
 class _Broken(Exception):
@@ -99,7 +107,7 @@ def fuzz(
         def body(case: Case) -> None:
             if case not in seen:
                 seen[case] = [r for r in check(case)[1] if r.failed]
-                tick("shrinking" if last else str(case), 1)
+                tick("shrinking" if last else "drawing cases", 1)
             if seen[case]:
                 last.append((case, seen[case]))
                 raise _Broken(str(case))
@@ -123,15 +131,3 @@ def fuzz(
             pass
     failure, problems = last[-1] if last else (None, [])
     return FuzzReport(spec, examples, len(seen), seed, failure, tuple(problems), time.perf_counter() - started)
-
-
-def domain_text(spec: Spec) -> str:
-    """``B in {1, 2}, H in 32..1024 step 32``: the domain fuzz draws from."""
-    parts = []
-    for dim in spec.dims:
-        if dim.range is None:
-            parts.append(f"{dim.name} in {{{', '.join(map(str, dim.values))}}}")
-        else:
-            step = f" step {dim.multiple_of}" if dim.multiple_of else ""
-            parts.append(f"{dim.name} in {dim.range[0]}..{dim.range[1]}{step}")
-    return ", ".join(parts)

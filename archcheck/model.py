@@ -1,10 +1,16 @@
-"""Import a spec's factory and build the network, on the meta device or for real."""
+"""Stage 2, build: import a spec's factory and build the network, on the meta device or for real.
+
+``Builds`` builds each form once per run: the meta model (shapes, no memory) and the CPU
+model (seeded weights), which every other device gets a copy of.
+"""
 
 from __future__ import annotations
 
+import copy
 import importlib
 import inspect
 import sys
+from functools import cached_property
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Callable, Iterator
@@ -12,7 +18,7 @@ from typing import Callable, Iterator
 import torch
 from torch import nn
 
-from archcheck.errors import Diagnostic, ModelError
+from archcheck.errors import Diagnostic, ModelError, SpecError, did_you_mean
 from archcheck.spec import Spec
 
 
@@ -46,10 +52,7 @@ def import_factory(spec: Spec) -> Callable[..., nn.Module]:
     for part in attribute.split("."):
         if not hasattr(target, part):
             names = [n for n in dir(module) if not n.startswith("_") and callable(getattr(module, n))]
-            import difflib
-
-            close = difflib.get_close_matches(part, names, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            hint = did_you_mean(part, names)
             raise ModelError(Diagnostic(f"module {module_name!r} has no attribute {part!r}{hint}", where))
         target = getattr(target, part)
     if not callable(target):
@@ -99,3 +102,48 @@ def load_weights(model: nn.Module, spec: Spec) -> None:
         model.load_state_dict(state)
     except Exception as exc:
         raise ModelError(Diagnostic(f"weights {spec.weights} do not fit the model: {exc}", where)) from None
+
+
+class Builds:
+    """The network of one spec, each form built at most once per run.
+
+    ``meta``: shapes only. ``cpu``: seeded weights (and the spec's weights file), the parity
+    reference. ``on(device)``: the CPU model itself for ``cpu``, else a copy of it moved there,
+    so every device computes with the same weights.
+    """
+
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
+
+    @cached_property
+    def meta(self) -> nn.Module:
+        return build(self.spec, "meta")
+
+    @cached_property
+    def cpu(self) -> nn.Module:
+        return build(self.spec, "cpu")
+
+    def on(self, device: str) -> nn.Module:
+        if device == "meta":
+            return self.meta
+        if device == "cpu":
+            return self.cpu
+        return copy.deepcopy(self.cpu).to(device)
+
+
+def check_module_paths(spec: Spec, model: nn.Module) -> None:
+    """Every module path in the spec names a module of the model; else one error listing all."""
+    known = [name for name, _ in model.named_modules() if name]
+    known_set = set(known)
+    diagnostics = []
+    declared = [(m.path, m.key_location) for m in spec.modules]
+    if spec.params:
+        declared += [(c.path, c.location) for c in spec.params.modules]
+    if spec.flops:
+        declared += [(c.path, c.location) for c in spec.flops.modules]
+    for path, location in declared:
+        if path not in known_set:
+            hint = did_you_mean(path, known, n=3)
+            diagnostics.append(Diagnostic(f"no module {path!r} in {type(model).__name__}{hint}", location))
+    if diagnostics:
+        raise SpecError(*diagnostics)

@@ -54,7 +54,7 @@ class SpecItem(pytest.Item):
 
     def runtest(self) -> None:
         from archcheck.fuzz import fuzz
-        from archcheck.verifier import verify
+        from archcheck.pipeline import verify
 
         spec: Spec = load_spec(self.path)
         if self.kind == "verify":

@@ -11,7 +11,6 @@ Beyond the range the period is an extrapolation, and the report says so.
 
 from __future__ import annotations
 
-import difflib
 import multiprocessing
 import re
 import time
@@ -22,12 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Literal
 
-from archcheck.errors import UsageError
+from archcheck.errors import UsageError, did_you_mean
 from archcheck.fuzz import case_checker
+from archcheck.observe.trace import Observation
 from archcheck.results import CheckResult
 from archcheck.spec import Case, Spec, load_spec
+from archcheck.spec.domain import claimed_sizes, domain_text
 from archcheck.spec.records import Dim
-from archcheck.trace import Observation
+from archcheck.units import ranges_text
 
 DEFAULT_RANGE = (1, 1024)
 
@@ -93,6 +94,14 @@ class ResolutionsReport:
         """Every size the spec claims is accepted."""
         return all(set(d.claimed) <= set(d.accepted.sizes) for d in self.dims)
 
+    @property
+    def results(self) -> tuple[CheckResult, ...]:
+        """One result per dim: does the network accept every size the spec claims in the range?"""
+        return tuple(
+            CheckResult("resolutions", d.dim, "pass" if set(d.claimed) <= set(d.accepted.sizes) else "fail", section="dims", message=f"{d.dim} in {d.low}..{d.high}: {d.verdict}", location=self.spec.dim(d.dim).location, device="meta")
+            for d in self.dims
+        )
+
 
 def resolutions(
     spec: Spec | str | Path,
@@ -111,6 +120,9 @@ def resolutions(
     low, high = span or DEFAULT_RANGE
     if not 1 <= low <= high:
         raise UsageError(f"--range {low}:{high} must have 1 <= LO <= HI")
+    for name in names:
+        if not claimed_sizes(spec.dim(name), low, high):
+            raise UsageError(f"the spec claims no {name} in {low}..{high} ({domain_text(spec)}): sweep a --range that overlaps its domain")
     base = spec.cases()[0].as_dict()
     tick = progress or (lambda label, n: None)
     found = []
@@ -163,8 +175,7 @@ def resolve_dims(spec: Spec, dims: Iterable[str] | None) -> list[str]:
     names = list(dims)
     for name in names:
         if name not in known:
-            close = difflib.get_close_matches(name, known, n=1)
-            hint = f"; did you mean {close[0]}?" if close else f"; the spec's dims are {', '.join(known)}"
+            hint = did_you_mean(name, known) or f"; the spec's dims are {', '.join(known)}"
             raise UsageError(f"--dim {name} is not a dim of {spec.name}{hint}")
     return names
 
@@ -196,14 +207,8 @@ def _summarize(dim: Dim, low: int, high: int, held: Case, outcomes: dict[int, tu
             groups[key].append(size)
             first_reason.setdefault(key, reason)
     rejections = tuple(Rejection(k[0], k[1], first_reason[k], tuple(v)) for k, v in sorted(groups.items(), key=lambda kv: -len(kv[1])))  # type: ignore[arg-type]
-    claimed = tuple(s for s in range(low, high + 1) if _claims(dim, s))
+    claimed = claimed_sizes(dim, low, high)
     return DimResolution(dim.name, low, high, held, runs, accepted, rejections, claimed, _verdict(dim, claimed, runs, accepted, outcomes), len(outcomes))
-
-
-def _claims(dim: Dim, size: int) -> bool:
-    if dim.range is None and dim.multiple_of is None:
-        return size in dim.values
-    return not dim.why_outside(size)
 
 
 def size_set(members: set[int], high: int) -> SizeSet:
@@ -233,17 +238,3 @@ def _verdict(dim: Dim, claimed: tuple[int, ...], runs: SizeSet, accepted: SizeSe
     if extra:
         return f"inside the accepted set, but narrower than it need be: {len(extra)} more sizes are accepted ({name} in {{{ranges_text(extra, 8)}}})"
     return "inside the accepted set, and exactly it within this range"
-
-
-def ranges_text(values: Iterable[int], limit: int = 0) -> str:
-    """``1, 2, 3, 5, 7, 8`` -> ``1-3, 5, 7-8``; with ``limit``, the first runs and ``...``."""
-    runs: list[list[int]] = []
-    for value in sorted(values):
-        if runs and value == runs[-1][1] + 1:
-            runs[-1][1] = value
-        else:
-            runs.append([value, value])
-    parts = [str(a) if a == b else f"{a}-{b}" for a, b in runs]
-    if limit and len(parts) > limit:
-        parts = parts[:limit] + [f"... ({len(parts) - limit} more runs)"]
-    return ", ".join(parts)

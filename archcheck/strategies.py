@@ -21,8 +21,8 @@ from __future__ import annotations
 import torch
 from hypothesis import strategies as st
 
-from archcheck.devices import make_inputs
 from archcheck.errors import UsageError
+from archcheck.inputs import make_inputs
 from archcheck.spec import Case, Spec
 from archcheck.spec.records import Dim
 

@@ -77,7 +77,7 @@ def test_cli_reports_the_case_and_how_to_reproduce(write_spec, capsys) -> None:
     assert out[-1] == f"reproduce: archcheck verify {spec} --devices meta --case B=1,H=10,W=8"
     assert main(["fuzz", str(spec), "--examples", "20", "--format", "json"]) == 1
     data = json.loads(capsys.readouterr().out)
-    assert data["failure"] == {"B": 1, "H": 10, "W": 8} and data["problems"][0]["rule"] == "crash"
+    assert data["failure"] == {"B": 1, "H": 10, "W": 8} and data["results"][0]["rule"] == "crash"
 
 
 def test_cli_bad_examples_exits_2(write_spec, capsys) -> None:

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from archcheck.devices import make_inputs
+from archcheck.inputs import make_inputs
 from archcheck.errors import UsageError
 from archcheck.graph import DotMissing, capture, draw, folding
 from archcheck.model import build

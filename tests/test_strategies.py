@@ -67,5 +67,10 @@ def test_unknown_fixed_dim_is_a_usage_error() -> None:
     assert str(info.value) == "error: cases() got C, which the spec yolov4 does not have; its dims are B, H, W"
 
 
-def test_strategies_compose_with_users_own() -> None:
-    assert isinstance(st.tuples(cases(YOLO), st.integers()), st.SearchStrategy)
+@settings(max_examples=25, deadline=None)
+@given(st.tuples(cases(YOLO, B=1), st.integers(1, 4)))
+def test_strategies_compose_with_users_own(drawn: tuple[Case, int]) -> None:
+    case, scale = drawn
+    values = case.as_dict()
+    assert values["B"] == 1 and values["H"] % 32 == 0 and 1 <= scale <= 4
+    assert (values["H"] * scale) % 32 == 0

@@ -1,38 +1,46 @@
-"""The checks, one kind per file, in an explicit registry.
+"""Stage 4, check: every rule family in one explicit registry, keyed by rule id.
 
-Observation checks see one device's run of one case; model checks see the
-built model once. Each yields CheckResults; none stops at the first failure.
+Each family is one file with its ids (``IDS``), PASS/FAIL examples in its docstring and one
+function ``check(spec, evidence) -> Iterator[Result]`` that judges the evidence and never stops
+at the first failure. ``FAMILIES`` fixes the order rules run in; ``SECTIONS`` the order of the
+report's sections after the spec's own module sections. To add a rule: write its file, add it here.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Sequence
+from types import ModuleType
+from typing import Iterable, Iterator
 
-from torch import nn
-
-from archcheck.checks.context import ObservationContext
-from archcheck.checks.crash import check_crash
-from archcheck.checks.flops import check_flops
-from archcheck.checks.params import check_params
-from archcheck.checks.parity import check_parity
-from archcheck.checks.shapes import check_modules, check_outputs
-from archcheck.results import CheckResult
+from archcheck.checks import crash, dataparallel, ddp, devices, domain, flops, params, parity, shapes
+from archcheck.checks.evidence import Evidence, ObservationContext
+from archcheck.errors import UsageError, did_you_mean
+from archcheck.results import Result
 from archcheck.spec import Spec
 
-ObservationCheck = Callable[[ObservationContext], Iterable[CheckResult]]
-ModelCheck = Callable[[Spec, nn.Module], Iterable[CheckResult]]
+FAMILIES: tuple[ModuleType, ...] = (domain, devices, crash, shapes, params, flops, parity, dataparallel, ddp)
+RULES: dict[str, ModuleType] = {rule: family for family in FAMILIES for rule in family.IDS}
+SECTIONS = ("outputs", "forward", "params", "flops", "parity", "dataparallel", "ddp", "devices", "dims")
+OBSERVATION_RULES = ("crash", "shape", "called", "expr", "output")  # what one forward pass can show: fuzz and resolutions use these
 
-OBSERVATION_CHECKS: dict[str, ObservationCheck] = {
-    "crash": check_crash,
-    "shape": check_modules,
-    "output": check_outputs,
-}
-MODEL_CHECKS: dict[str, ModelCheck] = {
-    "params": check_params,
-    "flops": check_flops,
-}
-RUN_CHECKS: dict[str, Callable[[Spec, Sequence[Any]], Iterable[CheckResult]]] = {  # see every device's DeviceRun at once
-    "parity": check_parity,
-}
 
-__all__ = ["MODEL_CHECKS", "OBSERVATION_CHECKS", "RUN_CHECKS", "ObservationContext"]
+def resolve_rules(select: Iterable[str] | None = None, ignore: Iterable[str] = ()) -> frozenset[str]:
+    """The rule ids to run: ``select`` (default all) less ``ignore``; an unknown id is a usage error."""
+    for rule in [*(select or ()), *ignore]:
+        if rule not in RULES:
+            hint = did_you_mean(rule, RULES) or f"; the rules are {', '.join(RULES)}"
+            raise UsageError(f"unknown rule {rule!r}{hint}")
+    return frozenset(select or RULES) - frozenset(ignore)
+
+
+def run_checks(spec: Spec, evidence: Evidence, rules: frozenset[str] | None = None) -> Iterator[Result]:
+    """Every result of every selected rule, family by family."""
+    wanted = frozenset(RULES) if rules is None else rules
+    for family in FAMILIES:
+        if wanted.isdisjoint(family.IDS):
+            continue
+        for result in family.check(spec, evidence):
+            if result.rule in wanted:
+                yield result
+
+
+__all__ = ["FAMILIES", "OBSERVATION_RULES", "RULES", "SECTIONS", "Evidence", "ObservationContext", "resolve_rules", "run_checks"]

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from archcheck.checks.context import ObservationContext
+from archcheck.checks.evidence import Evidence, ObservationContext
 from archcheck.results import CheckResult
+from archcheck.spec import Spec
+
+IDS = ("crash",)
 
 
 def check_crash(ctx: ObservationContext) -> Iterator[CheckResult]:
@@ -19,3 +22,8 @@ def check_crash(ctx: ObservationContext) -> Iterator[CheckResult]:
         yield CheckResult("crash", "forward", "pass", section="forward", location=location, device=ctx.device, case=ctx.case)
     else:
         yield CheckResult("crash", crash.module or "forward", "fail", section="forward", message=str(crash), location=location, device=ctx.device, case=ctx.case, actual=crash.error)
+
+
+def check(spec: Spec, evidence: Evidence) -> Iterator[CheckResult]:
+    for context in evidence.observations():
+        yield from check_crash(context)

@@ -10,17 +10,28 @@ Each rank's shapes are checked against the spec by the shape rules (device
   FAIL: a head defined in __init__ but never called in forward.
 - ``ddp-batchnorm``: BatchNorm in train mode normalises with each process's own
   batch, so DDP training is not training on the global batch: not checked, said so.
+- ``ddp-process``: every rank started, ran and ended within the timeout.
 """
 
 from __future__ import annotations
 
 from typing import Iterator, Sequence
 
-from archcheck.distributed import RankReport
+from archcheck.checks.evidence import Evidence
 from archcheck.results import CheckResult
+from archcheck.runners.records import RankReport
 from archcheck.spec import Spec
 
+IDS = ("ddp-process", "ddp-step", "ddp-grad", "ddp-unused", "ddp-batchnorm")
 SHOWN = 5  # names listed in a message before "and N more"
+
+
+def check(spec: Spec, evidence: Evidence) -> Iterator[CheckResult]:
+    for run in evidence.runs:
+        if run.failure_rule == "ddp-process":
+            yield CheckResult("ddp-process", run.device, "fail", section="devices", message=run.failure, location=spec.locations.get("devices"), device=run.device)
+        elif run.ranks:
+            yield from check_ranks(spec, run.device, run.ranks)
 
 
 def check_ranks(spec: Spec, device: str, reports: Sequence[RankReport]) -> Iterator[CheckResult]:

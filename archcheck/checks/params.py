@@ -10,9 +10,12 @@ from typing import Iterator
 
 from torch import nn
 
+from archcheck.checks.evidence import Evidence
 from archcheck.results import CheckResult
 from archcheck.spec import Spec
 from archcheck.spec.records import Count
+
+IDS = ("params",)
 
 
 def parameter_count(module: nn.Module, trainable_only: bool = False) -> int:
@@ -20,9 +23,10 @@ def parameter_count(module: nn.Module, trainable_only: bool = False) -> int:
     return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
 
 
-def check_params(spec: Spec, model: nn.Module) -> Iterator[CheckResult]:
-    if spec.params is None:
+def check(spec: Spec, evidence: Evidence) -> Iterator[CheckResult]:
+    if spec.params is None or evidence.model is None:
         return
+    model = evidence.model
     modules = dict(model.named_modules())
     wanted: list[tuple[str, Count, int]] = []
     if spec.params.total is not None:
@@ -34,8 +38,8 @@ def check_params(spec: Spec, model: nn.Module) -> Iterator[CheckResult]:
     for subject, count, actual in wanted:
         expected = int(count.value)
         if actual == expected:
-            yield CheckResult("params", subject, "pass", section="params", location=count.location, expected=f"{expected:,}", actual=f"{actual:,}")
+            yield CheckResult("params", subject, "pass", section="params", location=count.location, expected=expected, actual=actual)
         else:
             difference = actual - expected
             message = f"{subject} is {actual:,}, expected {expected:,} ({difference:+,})"
-            yield CheckResult("params", subject, "fail", section="params", message=message, location=count.location, expected=f"{expected:,}", actual=f"{actual:,}")
+            yield CheckResult("params", subject, "fail", section="params", message=message, location=count.location, expected=expected, actual=actual)

@@ -14,15 +14,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator
 
 import torch
 
+from archcheck.checks.evidence import Evidence
+from archcheck.observe.keep import OUTPUT
 from archcheck.results import CheckResult
 from archcheck.spec import Spec
 
+IDS = ("parity",)
 REFERENCE = "cpu"
-OUTPUT = ""  # archcheck.devices.OUTPUT: the model's own output among a run's kept tensors
 
 
 @dataclass(frozen=True)
@@ -85,8 +87,9 @@ def _compare_tensors(reference: torch.Tensor, actual: torch.Tensor, rtol: float,
     return Difference(float(difference.max()), worst_rel, worst_share, beyond, ref.numel())
 
 
-def check_parity(spec: Spec, runs: Sequence[Any]) -> Iterator[CheckResult]:
-    """Compare every device's kept outputs with the CPU run's, case by case (runs are DeviceRuns)."""
+def check(spec: Spec, evidence: Evidence) -> Iterator[CheckResult]:
+    """Compare every device's kept outputs with the CPU run's, case by case."""
+    runs = evidence.runs
     reference_run = next((run for run in runs if run.device == REFERENCE), None)
     others = [run for run in runs if run.device != REFERENCE and run.tensors]
     if not others:

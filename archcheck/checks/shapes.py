@@ -3,7 +3,8 @@
 PASS: ``backbone.stages.2: [B, 256, H/8, W/8]`` and the stage gives [1, 256, 52, 52] at B=1, H=416.
 FAIL: ``SPP: [B, 2048, H/32, W/32]`` and SPP gives [1, 512, 19, 19] at H=608.
 FAIL: ``neck.x: [B, 64, H/8, W/8]`` at H=415: the spec has no whole value there (``ceil(H/8)``?).
-Also rule ``output`` for the model's own outputs, checked the same way.
+Also rule ``output`` for the model's own outputs, checked the same way; ``called`` for a
+declared module that never ran; ``expr`` for a formula with no whole value at a case.
 """
 
 from __future__ import annotations
@@ -11,10 +12,19 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Iterator, Mapping
 
-from archcheck.checks.context import ObservationContext
+from archcheck.checks.evidence import Evidence, ObservationContext
 from archcheck.results import CheckResult
+from archcheck.spec import Spec
 from archcheck.spec.expr import ExprError
 from archcheck.spec.shapes import Pattern, Value, expected_text, format_value, match
+
+IDS = ("shape", "called", "expr", "output")
+
+
+def check(spec: Spec, evidence: Evidence) -> Iterator[CheckResult]:
+    for context in evidence.observations():
+        yield from check_modules(context)
+        yield from check_outputs(context)
 
 
 def check_modules(ctx: ObservationContext) -> Iterator[CheckResult]:

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from archcheck.errors import UsageError
+from archcheck.report import FORMATS
 
 
 def parse_case(text: str | None) -> dict[str, int] | None:
@@ -31,8 +32,12 @@ def parse_case(text: str | None) -> dict[str, int] | None:
     return case
 
 
-def parse_devices(text: str | None) -> list[str] | None:
+def parse_list(text: str | None) -> list[str] | None:
+    """``meta, cpu`` -> ["meta", "cpu"]; None when not given."""
     return [d.strip() for d in text.split(",") if d.strip()] if text else None
+
+
+parse_devices = parse_list
 
 
 def add_spec_argument(parser: argparse.ArgumentParser) -> None:
@@ -54,12 +59,24 @@ def write_output(text: str, output: Path | None) -> None:
         raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
 
 
+def add_format_argument(parser: argparse.ArgumentParser, formats: tuple[str, ...] = FORMATS) -> None:
+    parser.add_argument("--format", choices=formats, default="text", help=f"the report's format: {', '.join(formats)} (default text)")
+    parser.add_argument("-o", "--output", type=Path, help="write the report here instead of stdout")
+
+
 @contextmanager
 def progress_bar(total: int, description: str) -> Iterator[Callable[[str, int], None]]:
-    """A progress bar on stderr when it is a terminal; a no-op otherwise."""
+    """A progress bar on stderr when it is a terminal; else one plain line per stage, for CI logs."""
     console = Console(stderr=True)
     if not console.is_terminal:
-        yield lambda label, n: None
+        stages: list[str] = []
+
+        def line(label: str, n: int) -> None:
+            if not stages or stages[-1] != label:
+                stages.append(label)
+                print(f"{description}: {label}", file=sys.stderr, flush=True)
+
+        yield line
         return
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as bar:

@@ -10,22 +10,22 @@ import argparse
 import sys
 from pathlib import Path
 
-from archcheck.commands.common import add_case_argument, add_spec_argument, parse_case, write_output
+from archcheck.commands.common import add_case_argument, add_format_argument, add_spec_argument, parse_case, write_output
 from archcheck.counting import CONVENTIONS, count
 from archcheck.counting.engines import ENGINES
 from archcheck.counting.render import render_json, render_text, uncounted_lines
 from archcheck.errors import UsageError
+from archcheck.report.count_markdown import render_count_markdown
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("count", help="count parameters and FLOPs per module", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_parser(subparsers: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("count", help="count parameters and FLOPs per module", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter, parents=parents)
     add_spec_argument(parser)
     add_case_argument(parser)
     parser.add_argument("--convention", choices=list(CONVENTIONS), help="macs, flops (2 x MACs) or darknet (Darknet's BFLOPs); default: the spec's flops convention, else macs")
     parser.add_argument("--engine", default="torch", help="torch (ours, meta device), fvcore, torchinfo, or all (side by side, real CPU forward for the peers)")
     parser.add_argument("--depth", type=int, default=1, help="show modules down to this depth (0: the model only; default 1)")
-    parser.add_argument("--format", choices=("text", "json"), default="text")
-    parser.add_argument("-o", "--output", type=Path, help="write the report here instead of stdout")
+    add_format_argument(parser, ("text", "json", "markdown"))
     parser.add_argument("--strict", action="store_true", help="exit 1 when an op has no cost formula")
     parser.set_defaults(run=run)
 
@@ -37,6 +37,8 @@ def run(args: argparse.Namespace) -> int:
     report = count(args.spec, case=parse_case(args.case), convention=args.convention, engines=engines)
     if args.format == "json":
         text = render_json(report)
+    elif args.format == "markdown":
+        text = render_count_markdown(report, depth=args.depth)
     else:
         text = render_text(report, depth=args.depth, color=args.output is None and args.color)
     write_output(text, args.output)

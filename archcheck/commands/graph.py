@@ -9,8 +9,8 @@ from archcheck.commands.common import add_case_argument, add_spec_argument, pars
 from archcheck.graph import draw
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("graph", help="draw the network with graphviz, coloured by the checks", description=__doc__)
+def add_parser(subparsers: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("graph", help="draw the network with graphviz, coloured by the checks", description=__doc__, parents=parents)
     add_spec_argument(parser)
     parser.add_argument("-o", "--output", type=Path, help="the diagram: .svg, .png, .pdf or .dot (default: SPEC's name + .svg)")
     parser.add_argument("--depth", type=int, help="modules this many path segments deep are nodes (default: the modules the spec names)")

@@ -6,35 +6,42 @@ import argparse
 import os
 from pathlib import Path
 
-from archcheck.commands.common import (
-    add_case_argument,
-    add_spec_argument,
-    parse_case,
-    parse_devices,
-    progress_bar,
-    write_output,
-)
-from archcheck.devices import DeviceOptions
+from archcheck.report import CI_FORMATS, render_results
+from archcheck.commands.common import add_case_argument, add_format_argument, add_spec_argument, parse_case, parse_devices, parse_list, progress_bar, write_output
 from archcheck.graph import draw, output_format
-from archcheck.report import RENDERERS
+from archcheck.report.json import render_json
+from archcheck.report.text import render_text
+from archcheck.results import Report
+from archcheck.runners import DeviceOptions
 from archcheck.spec import load_spec
-from archcheck.verifier import resolve_cases, verify
+from archcheck.spec.domain import resolve_cases
+from archcheck.pipeline import verify
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("verify", help="check a network against its spec", description=__doc__)
+def add_parser(subparsers: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("verify", help="check a network against its spec", description=__doc__, parents=parents)
     add_spec_argument(parser)
     parser.add_argument("--devices", help="comma-separated: meta, cpu, cuda (each GPU), cuda:N, dp (DataParallel), ddp (DistributedDataParallel; ddp:gloo, ddp:nccl) (default: the spec's devices)")
     add_case_argument(parser)
-    parser.add_argument("--format", choices=sorted(RENDERERS), default="text")
-    parser.add_argument("-o", "--output", type=Path, help="write the report here instead of stdout")
+    add_format_argument(parser)
     parser.add_argument("--require", action="store_true", help="a device this machine lacks is a failure, not a skip")
+    parser.add_argument("--select", help="run only these rule ids, comma-separated (e.g. shape,output,params)")
+    parser.add_argument("--ignore", help="leave out these rule ids, comma-separated (e.g. ddp-batchnorm)")
     parser.add_argument("--world-size", type=int, metavar="N", help="ddp processes (default: one per GPU with nccl, 2 with gloo on the CPU)")
     parser.add_argument("--timeout", type=float, default=600.0, metavar="SECONDS", help="the longest a ddp run may take, process group init included (default: 600)")
     parser.add_argument("--allow-tf32", action="store_true", help="let GPUs use TF32 matmuls and convolutions (off by default: it breaks parity at 1e-4)")
     parser.add_argument("--cudnn-benchmark", action="store_true", help="set torch.backends.cudnn.benchmark, as training scripts often do")
     parser.add_argument("--graph", type=Path, metavar="FILE", help="also draw the network painted with the results (.svg, .png, .pdf, .dot)")
     parser.set_defaults(run=run)
+
+
+def render(report: Report, form: str, color: bool = False) -> str:
+    title = f"archcheck verify {report.spec.name}"
+    if form == "json":
+        return render_json(report)
+    if form in CI_FORMATS:
+        return render_results(form, title, report.results, report.seconds, report.sections, note=f"{report.spec.path}; devices {', '.join(report.devices)}; {len(report.cases)} cases")
+    return render_text(report, color=color)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -46,9 +53,8 @@ def run(args: argparse.Namespace) -> int:
     total = len(resolve_cases(spec, case)) * len(devices)
     options = DeviceOptions(allow_tf32=args.allow_tf32, cudnn_benchmark=args.cudnn_benchmark, world_size=args.world_size, timeout=args.timeout)
     with progress_bar(total, f"verify {spec.name}") as advance:
-        report = verify(spec, devices=devices, case=case, require=args.require, progress=advance, options=options)
-    render = RENDERERS[args.format]
-    text = render(report, color=args.output is None and args.color) if args.format == "text" else render(report)
+        report = verify(spec, devices=devices, case=case, require=args.require, progress=advance, options=options, select=parse_list(args.select), ignore=parse_list(args.ignore) or ())
+    text = render(report, args.format, color=args.output is None and args.color)
     if os.environ.get("RANK", "0") == "0":  # under torchrun every rank has the report: rank 0 writes it
         write_output(text, args.output)
     if args.graph and os.environ.get("RANK", "0") == "0":

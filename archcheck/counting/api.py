@@ -9,10 +9,11 @@ from typing import Mapping, Sequence
 from archcheck.counting.counter import count_model
 from archcheck.counting.engines import ENGINES, run_engine
 from archcheck.counting.records import CONVENTIONS, CountReport, EngineCount
-from archcheck.devices import make_inputs
 from archcheck.errors import UsageError
+from archcheck.inputs import make_inputs
 from archcheck.model import build
 from archcheck.spec import Spec, load_spec
+from archcheck.spec.domain import resolve_cases
 
 
 def count(
@@ -27,8 +28,6 @@ def count(
     convention, else ``macs``); ``engines`` adds peer counts (``fvcore``, ``torchinfo``), which
     build the model with real weights and run it on CPU.
     """
-    from archcheck.verifier import resolve_cases  # verify imports the checks, which import us
-
     started = time.perf_counter()
     spec = spec if isinstance(spec, Spec) else load_spec(spec)
     name = convention or (spec.flops.convention if spec.flops else "macs")

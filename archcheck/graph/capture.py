@@ -5,7 +5,7 @@ Module calls are seen through forward pre/post hooks, functional operations betw
 tensor remembers which node produced it, so an edge joins the node that made a tensor to each
 node that used it: the PANet's cross connections and the residual and CSP shortcuts come out as
 they really run. Work inside a drawn module (its submodules and its own operations) folds into it.
-Hooks are removed, the mode is exited and train/eval flags are restored in ``finally``.
+Hooks come from ``observe.hooks.watch`` (removed, train/eval flags restored); the mode is exited.
 """
 
 from __future__ import annotations
@@ -16,6 +16,10 @@ from typing import Any, Callable, Iterable, Iterator, Literal
 import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
+
+from archcheck.errors import first_line
+from archcheck.observe.hooks import watch
+from archcheck.observe.tree import tensors_in as _tensors
 
 NodeKind = Literal["module", "op", "input", "output"]
 
@@ -92,13 +96,8 @@ def capture(model: nn.Module, inputs: dict[str, torch.Tensor], fold: Folding) ->
     with the reason in ``crash``.
     """
     recorder = _Recorder(model, fold)
-    modes = {module: module.training for module in model.modules()}
-    handles = []
     crash = ""
-    try:
-        for name, module in model.named_modules():
-            handles.append(module.register_forward_pre_hook(recorder.before(name), with_kwargs=True))
-            handles.append(module.register_forward_hook(recorder.after(name), with_kwargs=True, always_call=True))
+    with watch(model, recorder.before, recorder.after, always_call=True):
         for name, tensor in inputs.items():
             recorder.add_node(Node(f"(input {name})", "input", name), produced=[tensor])
         with torch.no_grad(), recorder:
@@ -106,15 +105,9 @@ def capture(model: nn.Module, inputs: dict[str, torch.Tensor], fold: Folding) ->
                 output = model(*inputs.values())
             except Exception as exc:
                 output = None
-                first_line = (str(exc).strip().splitlines() or [""])[0]
-                crash = f"{type(exc).__name__}: {first_line}"
+                crash = first_line(exc)
         for index, tensor in enumerate(_tensors(output)):
             recorder.add_node(Node(f"(output {index})", "output", f"output {index}"), consumed=[tensor])
-    finally:
-        for handle in handles:
-            handle.remove()
-        for module, training in modes.items():
-            module.training = training
     return Dataflow(tuple(recorder.nodes.values()), tuple(recorder.edges), frozenset(recorder.ran), crash)
 
 
@@ -134,31 +127,25 @@ class _Recorder(TorchFunctionMode):
         self.edges: dict[Edge, None] = {}  # ordered set
         self.ops: dict[str, int] = {}
 
-    def before(self, path: str) -> Callable[..., None]:
-        def hook(module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-            self.stack.append(path)
-            node = self.fold.node_of(path)
-            if self.active is not None or path in self.fold.hidden:
-                return
-            if node is None:
-                self.ran.add(path)
-                return
-            self.active = path
-            seen = self.nodes.get(node)
-            calls = seen.calls + 1 if seen else 1
-            self.nodes[node] = Node(node, "module", node, self.types[node], calls=calls)
-            self._consume(node, [*_tensors(args), *_tensors(kwargs)])
+    def before(self, path: str, module: nn.Module, args: tuple[Any, ...]) -> None:
+        self.stack.append(path)
+        node = self.fold.node_of(path)
+        if self.active is not None or path in self.fold.hidden:
+            return
+        if node is None:
+            self.ran.add(path)
+            return
+        self.active = path
+        seen = self.nodes.get(node)
+        calls = seen.calls + 1 if seen else 1
+        self.nodes[node] = Node(node, "module", node, self.types[node], calls=calls)
+        self._consume(node, list(_tensors(args)))
 
-        return hook
-
-    def after(self, path: str) -> Callable[..., None]:
-        def hook(module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any) -> None:
-            self.stack.pop()
-            if self.active == path:
-                self.active = None
-                self._produce(self.fold.node_of(path), _tensors(output))  # type: ignore[arg-type]
-
-        return hook
+    def after(self, path: str, module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
+        self.stack.pop()
+        if self.active == path:
+            self.active = None
+            self._produce(self.fold.node_of(path), _tensors(output))  # type: ignore[arg-type]
 
     def __torch_function__(self, func: Callable[..., Any], types: Any, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None) -> Any:
         kwargs = kwargs or {}
@@ -189,18 +176,6 @@ class _Recorder(TorchFunctionMode):
         for tensor in tensors:
             self.keep.append(tensor)
             self.producer[id(tensor)] = node_id
-
-
-def _tensors(value: Any) -> Iterator[torch.Tensor]:
-    """The tensors in a value, through tuples, lists and dicts, in order."""
-    if isinstance(value, torch.Tensor):
-        yield value
-    elif isinstance(value, (tuple, list)):
-        for item in value:
-            yield from _tensors(item)
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _tensors(item)
 
 
 def _prefixes(path: str) -> Iterator[str]:

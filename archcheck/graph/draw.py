@@ -6,17 +6,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from archcheck.checks.params import parameter_count
 from archcheck.counting import CONVENTIONS, count_model
-from archcheck.devices import make_inputs
+from archcheck.counting.counter import parameter_stats
 from archcheck.errors import UsageError
 from archcheck.graph.capture import capture, folding
 from archcheck.graph.layout import Annotations, to_digraph
 from archcheck.graph.render import output_format, render
-from archcheck.model import build
+from archcheck.inputs import make_inputs
+from archcheck.model import Builds, check_module_paths
 from archcheck.results import CheckResult
 from archcheck.spec import Case, Spec, load_spec
-from archcheck.verifier import check_module_paths, resolve_cases, verify
+from archcheck.spec.domain import resolve_cases
+from archcheck.pipeline import verify
 
 
 @dataclass(frozen=True)
@@ -64,16 +65,17 @@ def draw(
     if flops is not None and flops not in CONVENTIONS:
         raise UsageError(f"unknown FLOPs convention {flops!r}; expected one of: {', '.join(CONVENTIONS)}")
     at = resolve_cases(spec, case)[0]
-    model = build(spec, "meta")
+    builds = Builds(spec)
+    model = builds.meta
     check_module_paths(spec, model)
     if results is None:
-        results = verify(spec, devices=["meta"], case=at.as_dict()).results
+        results = verify(spec, devices=["meta"], case=at.as_dict(), builds=builds).results
     fold = folding(model, depth, spec.module_paths)
     inputs = dict(zip((i.name for i in spec.inputs), make_inputs(spec, at, "meta")))
     flow = capture(model, inputs, fold)
     modules = dict(model.named_modules())
     counts_for = [n.id for n in flow.nodes if n.kind == "module"]
-    counts = {path: parameter_count(modules[path]) for path in counts_for} if params else None
+    counts = {path: parameter_stats(modules[path]).total for path in counts_for} if params else None
     compute, unit = None, "FLOPs"
     if flops is not None:
         convention = CONVENTIONS[flops]

@@ -9,12 +9,12 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from archcheck.results import CheckResult
-from archcheck.verifier import Report
+from archcheck.results import Number, Report, Result
 
 MAX_REPEATS = 3  # the same problem at more cases is summarised after this many lines
 _STYLE = {"pass": "green", "fail": "bold red", "skip": "yellow"}
 _MARK = {"pass": "ok", "fail": "FAIL", "skip": "skip"}
+NOTED_SECTIONS = ("parity", "dataparallel", "ddp")  # what passed there still has something to say: worst differences, advice
 
 
 def render_text(report: Report, color: bool = False, width: int = 120) -> str:
@@ -22,10 +22,10 @@ def render_text(report: Report, color: bool = False, width: int = 120) -> str:
     console = Console(file=buffer, force_terminal=color, no_color=not color, width=width, highlight=False)
     spec = report.spec
     console.print(Text.assemble(("archcheck verify ", "bold"), str(spec.path), f"  ({spec.name}; devices {', '.join(report.devices)}; {len(report.cases)} cases)"))
-    by_section: dict[str, list[CheckResult]] = defaultdict(list)
+    by_section: dict[str, list[Result]] = defaultdict(list)
     for result in report.results:
         by_section[result.section].append(result)
-    order = list(dict.fromkeys(m.section for m in spec.modules)) + ["outputs", "forward", "params", "flops", "parity", "dataparallel", "ddp", "devices", "dims"]
+    order = list(report.sections or dict.fromkeys(m.section for m in spec.modules))
     for section, results in sorted(by_section.items(), key=lambda item: order.index(item[0]) if item[0] in order else len(order)):
         console.print(_section_table(section, results))
     problems = report.problems
@@ -43,6 +43,11 @@ def render_text(report: Report, color: bool = False, width: int = 120) -> str:
     skips = [r for r in report.results if r.status == "skip" and r.rule in ("device", "domain")]
     for skip in dict.fromkeys(skips):
         console.print(Text(skip.headline(), style="yellow"), soft_wrap=True)
+    notes = [r for r in report.results if not r.failed and r.message and r.section in NOTED_SECTIONS and (r.rule != "parity" or r.subject == r.device)]
+    if notes:
+        console.print(Text("\nNotes", style="bold"))
+        for note in dict.fromkeys(f"{r.device or r.subject}: {r.message}" for r in notes):
+            console.print(Text(note), soft_wrap=True)
     verdict = ("FAILED", "bold red") if problems else ("OK", "bold green")
     console.print(
         Text.assemble(
@@ -54,13 +59,13 @@ def render_text(report: Report, color: bool = False, width: int = 120) -> str:
     return buffer.getvalue()
 
 
-def _section_table(section: str, results: list[CheckResult]) -> Table:
+def _section_table(section: str, results: list[Result]) -> Table:
     table = Table(title=section or "general", title_justify="left", title_style="bold", show_edge=False, pad_edge=False)
     table.add_column("subject")
     table.add_column("spec line", style="dim")
     table.add_column("expected")
     table.add_column("result")
-    rows: dict[str, list[CheckResult]] = defaultdict(list)
+    rows: dict[str, list[Result]] = defaultdict(list)
     for result in results:
         rows[result.subject].append(result)
     for subject, checks in rows.items():
@@ -73,6 +78,10 @@ def _section_table(section: str, results: list[CheckResult]) -> Table:
     return table
 
 
-def _short(expected: str) -> str:
-    """The symbolic part of ``[B, 64, H/2, W/2] = [1, 64, 208, 208]``: it holds at every case."""
+def _short(expected: Number | str) -> str:
+    """The symbolic part of ``[B, 64, H/2, W/2] = [1, 64, 208, 208]`` (it holds at every case); numbers with commas."""
+    if isinstance(expected, int) or isinstance(expected, float) and expected.is_integer():
+        return f"{int(expected):,}"
+    if isinstance(expected, float):
+        return f"{expected:,.6g}"
     return expected.split(" = ")[0]

@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from archcheck.errors import Diagnostic, Location, SpecError
+from archcheck.spec.devices import device_problem
 from archcheck.spec.expr import Expr, ExprError, parse_expr
 from archcheck.spec.records import (
     Case,
@@ -28,7 +29,6 @@ from archcheck.spec.schema import RawSpec
 from archcheck.spec.shapes import AnyDims, AnySize, DimPattern, Pattern, ShapePattern, TuplePattern
 from archcheck.spec.yamlpos import PositionedDocument, load_yaml
 
-DEVICE_NAME = re.compile(r"^(meta|cpu|cuda|cuda:\d+|dp|ddp|ddp:gloo|ddp:nccl)$")
 _SUFFIXES = {"": 1, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15}
 _QUANTITY = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([KMGTP]?)\s*$")
 
@@ -167,8 +167,9 @@ class _Builder:
         params = self._params()
         flops = self._flops(dims)
         for index, device in enumerate(raw.devices):
-            if not DEVICE_NAME.match(device):
-                self.fail(f"unknown device {device!r}; expected meta, cpu, cuda, cuda:N, dp or ddp (ddp:gloo, ddp:nccl)", ("devices", index))
+            problem = device_problem(device)
+            if problem:
+                self.fail(problem, ("devices", index))
         if ":" not in raw.model.factory or raw.model.factory.startswith(":") or raw.model.factory.endswith(":"):
             self.fail(f"model.factory must be 'module:callable', got {raw.model.factory!r}", ("model", "factory"))
         for name in ("rtol", "atol"):

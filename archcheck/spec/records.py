@@ -41,11 +41,17 @@ class Dim:
     location: Location | None = None
 
     def why_outside(self, value: int) -> str:
-        """Why ``value`` is outside the claimed domain; "" when it is inside."""
+        """Why ``value`` is outside the claimed domain; "" when it is inside.
+
+        The one definition of the domain: a ``range`` (on its ``multiple_of`` grid) claims every
+        size in it; a dim with only ``values`` claims exactly those.
+        """
         if self.range and not self.range[0] <= value <= self.range[1]:
             return f"{self.name}={value} is outside the range {self.range[0]}..{self.range[1]}"
         if self.multiple_of and value % self.multiple_of:
             return f"{self.name}={value} is not a multiple of {self.multiple_of}"
+        if self.range is None and self.multiple_of is None and value not in self.values:
+            return f"{self.name}={value} is not one of the values {', '.join(map(str, self.values))}"
         return ""
 
 

@@ -2,9 +2,13 @@
 
 from pathlib import Path
 
-from archcheck import load_spec, verify
-from archcheck.checks import MODEL_CHECKS
-from archcheck.checks.flops import check_flops
+import pytest
+
+from archcheck import UsageError, load_spec, verify
+from archcheck.checks import flops
+from archcheck.checks.evidence import Evidence
+from archcheck.counting import count_model
+from archcheck.inputs import make_inputs
 from archcheck.model import build
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,17 +39,26 @@ TOTAL = STEM + 8 * 8 * 9 * 8 * 8 + 8 * 8 * 4 * 4 * 4 + 4 * 16 * 8 * 8
 
 
 def results(spec):
-    return list(check_flops(spec, build(spec, "meta")))
+    model = build(spec, "meta")
+    counted = count_model(model, make_inputs(spec, spec.flops.case, "meta"), spec.flops.case) if spec.flops else None
+    return list(flops.check(spec, Evidence(spec, model=model, counted=counted)))
 
 
-def test_registered_as_a_model_check():
-    assert MODEL_CHECKS["flops"] is check_flops
+def test_selected_and_ignored_by_its_rule_id(write_spec):
+    path = write_spec(TOY % ("1.5M", STEM))
+    selected = verify(path, devices=["meta"], select=["flops"])
+    assert {r.rule for r in selected.results} == {"flops"} and not selected.ok
+    ignored = verify(path, devices=["meta"], ignore=["flops"])
+    assert "flops" not in {r.rule for r in ignored.results} and ignored.ok
+    with pytest.raises(UsageError, match=r"^error: unknown rule 'flop'; did you mean 'flops'\?$"):
+        verify(path, devices=["meta"], select=["flop"])
 
 
 def test_yolov4_darknet_total_holds():
     spec = load_spec(YOLOV4)
     [result] = results(spec)
-    assert (result.status, result.subject, result.expected, result.actual) == ("pass", "flops.total", "60.137 BFLOPs (Darknet)", "60.137 BFLOPs (Darknet)")
+    assert (result.status, result.subject, result.expected, round(result.actual / 1e9, 3)) == ("pass", "flops.total", 60.137e9, 60.137)
+    assert result.message == "flops.total is 60.137 BFLOPs (Darknet)"
     assert str(result.case) == "B=1, H=416, W=416"
 
 

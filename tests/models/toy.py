@@ -26,6 +26,18 @@ def two_scale(width: int = 8) -> TwoScale:
     return TwoScale(width)
 
 
+class WithUnused(TwoScale):
+    """TwoScale with a layer defined in __init__ and never called in forward."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.unused = nn.Conv2d(8, 8, 1)
+
+
+def with_unused() -> WithUnused:
+    return WithUnused()
+
+
 def broken() -> nn.Module:
     raise RuntimeError("weights missing")
 

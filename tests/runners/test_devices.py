@@ -12,25 +12,14 @@ from torch import nn
 
 from archcheck import verify
 from archcheck.cli import main
-from archcheck.devices import (
-    DeviceOptions,
-    ReplicaRun,
-    batch_dim,
-    cat_batches,
-    dp_case_results,
-    dp_split,
-    join_replicas,
-    keep_outputs,
-    numerics,
-    observe_replicas,
-    prefix_problem,
-    rebind,
-    runners_for,
-    strip_module_prefix,
-)
+from archcheck.model import Builds
+from archcheck.observe.keep import keep_outputs
+from archcheck.runners import DeviceOptions, runners_for
+from archcheck.runners.base import numerics, strip_module_prefix
+from archcheck.runners.dataparallel import batch_dim, cat_batches, dp_split, join_replicas, observe_replicas, prefix_problem, rebind
 from archcheck.errors import UsageError
 from archcheck.spec import Case, load_spec
-from archcheck.trace import Observation, observe, summarize
+from archcheck.observe.trace import Observation, observe, summarize
 from ddp_models import Tiny
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
@@ -70,7 +59,7 @@ def write_spec(folder: Path, batch: int = 2) -> Path:
 @pytest.mark.parametrize(
     ("name", "message"),
     [
-        ("tpu", "unknown device 'tpu'; expected one of: meta, cpu, cuda, dp, ddp"),
+        ("tpu", "unknown device 'tpu'; expected meta, cpu, cuda, cuda:N, dp or ddp (ddp:gloo, ddp:nccl)"),
         ("cuda:x", "device 'cuda:x': expected cuda or cuda:N, with N a GPU index"),
         ("dp:1", "device 'dp:1': dp takes no ':' suffix"),
         ("cpu:0", "device 'cpu:0': cpu takes no ':' suffix"),
@@ -84,8 +73,10 @@ def test_unknown_device_names_are_usage_errors(name, message):
 
 
 def test_device_options_are_checked_up_front():
-    with pytest.raises(UsageError, match="^error: the ddp world size must be at least 1, got 0$"):
+    with pytest.raises(UsageError, match="^error: the ddp world size must be between 1 and 64, got 0$"):
         DeviceOptions(world_size=0)
+    with pytest.raises(UsageError, match="^error: the ddp world size must be between 1 and 64, got 10000$"):
+        DeviceOptions(world_size=10000)
     with pytest.raises(UsageError, match="^error: the ddp timeout must be more than 0 seconds, got -1$"):
         DeviceOptions(timeout=-1)
 
@@ -132,15 +123,16 @@ def test_tf32_and_cudnn_benchmark_are_set_then_restored():
 def test_cpu_run_keeps_outputs_of_declared_modules_for_parity(tmp_path):
     spec = load_spec(write_spec(tmp_path))
     (cpu,) = runners_for(["cpu"])
-    model_before = Tiny()
-    run = cpu.run(spec, spec.cases(), lambda: None)
+    builds = Builds(spec)
+    run = cpu.run(spec, spec.cases(), builds, lambda: None)
     ((where, case, kept),) = run.tensors
     assert (where, str(case)) == ("", "B=2, H=8, W=8")
     assert sorted(kept) == ["", "conv", "head"]
     assert kept[""][0].shape == (2, 4, 8, 8) and kept["conv"][0].shape == (2, 8, 8, 8)
     assert torch.equal(kept[""][0], kept["head"][0])  # the head's output is the model's
     assert run.observations[0][1].tensors is None  # the copies live in run.tensors only
-    assert not model_before._forward_hooks
+    assert builds.cpu.training is False  # built in eval mode, and left so
+    assert all(not m._forward_hooks and not m._forward_pre_hooks for m in builds.cpu.modules())  # the model that ran
 
 
 # DataParallel, without GPUs ----------------------------------------------------------------------
@@ -221,31 +213,6 @@ def test_replica_outputs_kept_from_threads_join_into_the_full_batch():
         assert torch.allclose(joined["conv"][0], model.conv(x), atol=1e-6)
         assert torch.allclose(joined[""][0], model(x), atol=1e-6)
     assert cat_batches([(torch.ones(1, 2), 3), (torch.zeros(2, 2), 3)])[0].shape == (3, 2)
-
-
-def _replica_run(output_devices=("cuda:0",), batch=2):
-    output = torch.zeros(batch, 4, 8, 8)
-    return ReplicaRun({}, Observation(summarize(output), {}, None, output), output_devices, {})
-
-
-def test_dp_case_results_report_split_and_gather(tmp_path):
-    spec = load_spec(write_spec(tmp_path))
-    case = spec.cases()[0]
-    results = dp_case_results(spec, case, 2, 2, _replica_run())
-    assert [(r.rule, r.status, r.message) for r in results] == [
-        ("dp-split", "pass", "a batch of 2 splits evenly over 2 GPUs as [1, 1]"),
-        ("dp-gather", "pass", "outputs are gathered on cuda:0 (the loss and its memory land there)"),
-        ("output", "pass", ""),
-    ]
-    idle = dp_case_results(spec, case, 2, 1, _replica_run())[0]
-    assert (idle.status, idle.message) == ("skip", "a batch of 1 gives rows to 1 of 2 GPUs ([1]): nn.DataParallel leaves cuda:1 idle, so not checked there")
-    uneven = dp_case_results(spec, case, 2, 3, _replica_run())[0]
-    assert (uneven.status, uneven.message) == ("pass", "a batch of 3 splits unevenly over 2 GPUs as [2, 1]: replicas see different batch sizes (BatchNorm statistics differ in training)")
-    one = dp_case_results(spec, case, 1, 2, _replica_run())[0]
-    assert (one.status, one.message) == ("skip", "only 1 GPU is visible: nn.DataParallel calls the module directly, with no scatter or gather")
-    gather, shape = dp_case_results(spec, case, 2, 2, _replica_run(("cuda:1",), batch=3))[1:]
-    assert (gather.status, gather.message) == ("fail", "the gathered outputs are on cuda:1, expected all on cuda:0")
-    assert (shape.status, shape.message) == ("fail", "gathered output [3, 4, 8, 8]: dim 0 is 3, expected B = 2")
 
 
 # On GPUs (skipped without CUDA) ------------------------------------------------------------------

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from archcheck import verify
-from archcheck.devices import DeviceOptions
-from archcheck.distributed import describe_failure, in_torchrun
+from archcheck.runners import DeviceOptions
+from archcheck.runners.ddp import describe_failure, in_torchrun
 
 needs_two_gpus = pytest.mark.skipif(torch.cuda.device_count() < 2, reason="needs 2 CUDA GPUs")
 
@@ -139,7 +139,7 @@ def test_the_same_check_runs_under_torchrun(tmp_path):
     import os
     import subprocess
 
-    from archcheck.distributed import free_port
+    from archcheck.runners.ddp import free_port
 
     spec = tiny(tmp_path)
     environment = os.environ | {"PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
@@ -147,5 +147,5 @@ def test_the_same_check_runs_under_torchrun(tmp_path):
     command += ["-m", "archcheck.cli", "--no-color", "verify", str(spec), "--devices", "cpu,ddp:gloo", "--format", "json"]
     done = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.count('"format": 1') == 1  # one report, from rank 0
+    assert done.stdout.count('"format": 2') == 1  # one report, from rank 0
     assert '"rule": "ddp-grad"' in done.stdout and '"device": "ddp:gloo rank 1"' in done.stdout

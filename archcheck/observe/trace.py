@@ -1,7 +1,7 @@
 """Run a forward pass and record what every module took and gave, as shapes.
 
-Hooks are removed and each module's train/eval flag is restored in ``finally``:
-the model is left exactly as it was found.
+Hooks come from ``observe.hooks.watch``: removed, and each module's train/eval flag
+restored, in ``finally``. The model is left exactly as it was found.
 """
 
 from __future__ import annotations
@@ -16,6 +16,9 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 import torch
 from torch import nn
 
+from archcheck.errors import first_line
+from archcheck.observe.hooks import watch
+from archcheck.observe.tree import to_cpu
 from archcheck.spec.shapes import OtherValue, TensorInfo, Value, format_value
 
 
@@ -71,17 +74,15 @@ def observe(model: nn.Module, inputs: Iterable[torch.Tensor], keep_tensors: bool
 @contextmanager
 def observer(model: nn.Module) -> Iterator[Callable[..., Observation]]:
     """``with observer(model) as run: run(inputs)`` observes many passes with hooks added once."""
-    names = {module: name for name, module in model.named_modules()}
-    modes = {module: module.training for module in model.modules()}
     running: list[tuple[str, nn.Module, tuple[Value, ...]]] = []
     calls: dict[str, list[Call]] = defaultdict(list)
 
-    def before(module: nn.Module, args: tuple[Any, ...]) -> None:
-        running.append((names[module], module, tuple(summarize(a) for a in args)))
+    def before(path: str, module: nn.Module, args: tuple[Any, ...]) -> None:
+        running.append((path, module, tuple(summarize(a) for a in args)))
 
-    def after(module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
-        name, _, seen_inputs = running.pop()
-        calls[name].append(Call(seen_inputs, summarize(output)))
+    def after(path: str, module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
+        _, _, seen_inputs = running.pop()
+        calls[path].append(Call(seen_inputs, summarize(output)))
 
     def run(inputs: Iterable[torch.Tensor], keep_tensors: bool = False) -> Observation:
         running.clear()
@@ -91,42 +92,24 @@ def observer(model: nn.Module) -> Iterator[Callable[..., Observation]]:
                 result = model(*inputs)
             except Exception as exc:  # a crash is an observation, not an error of ours
                 name, module, seen_inputs = running[-1] if running else ("", model, ())
-                message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-                crash = Crash(name, type(module).__name__, seen_inputs, f"{type(exc).__name__}: {message}", _model_line(exc))
+                crash = Crash(name, type(module).__name__, seen_inputs, first_line(exc), _model_line(exc))
                 return Observation(None, _freeze(calls), crash)
-        tensors = _to_cpu(result) if keep_tensors else None
+        tensors = to_cpu(result) if keep_tensors else None
         return Observation(summarize(result), _freeze(calls), None, tensors)
 
-    handles = []
-    try:
-        for module in names:
-            handles.append(module.register_forward_pre_hook(before))
-            handles.append(module.register_forward_hook(after))
+    with watch(model, before, after):
         yield run
-    finally:
-        for handle in handles:
-            handle.remove()
-        for module, training in modes.items():
-            module.training = training
 
 
 def _model_line(exc: BaseException) -> str:
     """The innermost line of the traceback outside torch and archcheck's tracing: the model's own code."""
-    skipped = (os.path.dirname(torch.__file__), __file__, os.path.join(os.path.dirname(__file__), "memo.py"))
+    skipped = (os.path.dirname(torch.__file__), os.path.dirname(__file__))  # torch, and archcheck's observe/
     found = ""
     for frame in traceback.extract_tb(exc.__traceback__):
-        if not frame.filename.startswith(skipped) and frame.filename != __file__:
+        if not frame.filename.startswith(skipped):
             found = f"{os.path.basename(frame.filename)}:{frame.lineno}: {(frame.line or '').strip()}"
     return found
 
 
 def _freeze(calls: Mapping[str, list[Call]]) -> dict[str, tuple[Call, ...]]:
     return {name: tuple(found) for name, found in calls.items()}
-
-
-def _to_cpu(value: Any) -> Any:
-    if isinstance(value, torch.Tensor):
-        return value.detach().to("cpu")
-    if isinstance(value, (tuple, list)):
-        return tuple(_to_cpu(v) for v in value)
-    return value

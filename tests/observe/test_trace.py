@@ -2,7 +2,7 @@ import torch
 from torch import nn
 
 from archcheck.spec.shapes import OtherValue, TensorInfo
-from archcheck.trace import observe
+from archcheck.observe.trace import observe
 from toy import TwoScale
 
 

@@ -113,12 +113,23 @@ def test_unknown_module_paths_are_all_listed_with_suggestions(write_spec):
 def test_case_errors_are_usage_errors():
     with pytest.raises(UsageError, match=r"^error: --case names Q, which is not a dim of yolov4; the spec's dims are B, H, W$"):
         verify(YOLOV4, devices=["meta"], case={"Q": 1})
-    with pytest.raises(UsageError, match=r"^error: unknown device 'tpu'; expected one of: "):
+    with pytest.raises(UsageError, match=r"^error: unknown device 'tpu'; expected meta, cpu, cuda, cuda:N, dp or ddp "):
         verify(YOLOV4, devices=["tpu"])
 
 
-def test_spec_objects_are_accepted_and_reused():
-    spec = load_spec(YOLOV4)
-    first = verify(spec, devices=["meta"], case={"B": 1, "H": 416, "W": 416})
-    second = verify(spec, devices=["meta"], case={"B": 1, "H": 416, "W": 416})
-    assert [r.status for r in first.results] == [r.status for r in second.results]
+def test_spec_objects_are_accepted_and_reused(write_spec):
+    spec = load_spec(write_spec(TOY.replace("stem: [B, 8, H, W]", "stem: [B, 9, H, W]")))
+    first = verify(spec, devices=["meta"])
+    second = verify(spec, devices=["meta"])
+    by_path = verify(spec.path, devices=["meta"])
+    assert first.spec is spec and second.spec is spec
+    assert first.results == second.results == by_path.results  # the same spec object gives the same verdicts, run after run
+    assert {(r.subject, r.status) for r in first.problems} == {("stem", "fail")}
+    assert first.count("pass") > 0
+
+
+def test_a_declared_module_that_never_runs_fails_the_called_rule(write_spec):
+    path = write_spec(TOY.replace("model: {factory: toy:two_scale}", "model: {factory: toy:with_unused}").replace("    down1: {channels: 8, stride: 2}\n", "    down1: {channels: 8, stride: 2}\n    unused: [B, 8, H, W]\n").replace("params: {total: 1148, modules: {stem: 224}}\n", ""))
+    report = verify(path, devices=["meta"], case={"B": 1})
+    (problem,) = report.problems
+    assert problem.headline() == f"{path}:14:13: error: unused never ran in the forward pass, so its shape cannot be checked at B=1, H=16, W=16 on meta [called]"

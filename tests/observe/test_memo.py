@@ -6,13 +6,13 @@ from pathlib import Path
 
 import torch
 
-from archcheck.devices import make_inputs
-from archcheck.memo import MetaMemo
+from archcheck.inputs import make_inputs
+from archcheck.observe.memo import MetaMemo
 from archcheck.model import build
 from archcheck.spec import Case, load_spec
-from archcheck.trace import observe
+from archcheck.observe.trace import observe
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_observations_with_and_without_the_memo_are_equal() -> None:

@@ -1,0 +1,81 @@
+"""``verify(spec)``: the pipeline. Load, build, observe on every device, check, and return a Report.
+
+    load_spec -> Builds (meta once, CPU weights once) -> each runner's DeviceRun (facts)
+              -> Evidence -> checks.run_checks (every rule, by id) -> Report (rendered by report/)
+
+(Named pipeline.py, not verify.py: a submodule ``archcheck.verify`` would shadow the function
+``archcheck.verify`` as soon as anything imported it.)
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable, Iterable, Mapping
+
+from torch import nn
+
+from archcheck.checks import SECTIONS, Evidence, resolve_rules, run_checks
+from archcheck.counting.counter import count_model
+from archcheck.counting.records import CaseCount
+from archcheck.errors import ArchcheckError
+from archcheck.inputs import make_inputs
+from archcheck.model import Builds, check_module_paths
+from archcheck.results import Report
+from archcheck.runners import DeviceOptions, DeviceRun, Runner, runners_for
+from archcheck.spec import Spec, load_spec
+from archcheck.spec.domain import resolve_cases
+
+
+def verify(
+    spec: Spec | str | Path,
+    devices: Iterable[str] | None = None,
+    case: Mapping[str, int] | None = None,
+    require: bool = False,
+    progress: Callable[[str, int], None] | None = None,
+    options: DeviceOptions | None = None,
+    select: Iterable[str] | None = None,
+    ignore: Iterable[str] = (),
+    *,
+    builds: Builds | None = None,
+) -> Report:
+    """Check a spec against its real network on each device; see ``Report.problems``.
+
+    ``case`` fixes some dims (``{"H": 608, "W": 608}``); the others take their values.
+    ``require`` turns a device this machine lacks into a failure instead of a skip.
+    ``options``: TF32, cudnn.benchmark, DDP processes and timeout (``DeviceOptions``).
+    ``select``/``ignore``: rule ids to run or leave out (``archcheck.checks.RULES``).
+    ``builds``: the models already built for this spec (``draw`` shares its meta model).
+    """
+    started = time.perf_counter()
+    spec = spec if isinstance(spec, Spec) else load_spec(spec)
+    rules = resolve_rules(select, ignore)
+    cases = resolve_cases(spec, case)
+    runners = runners_for(list(devices or spec.devices), options)
+    builds = builds or Builds(spec)
+    check_module_paths(spec, builds.meta)
+    runs = tuple(_run(runner, spec, cases, builds, progress) for runner in runners)
+    counted, count_error = _count_flops(spec, builds.meta) if "flops" in rules else (None, "")
+    evidence = Evidence(spec, tuple(cases), builds.meta, runs, counted, count_error, require)
+    results = tuple(run_checks(spec, evidence, rules))
+    sections = tuple(dict.fromkeys(m.section for m in spec.modules)) + SECTIONS
+    return Report(spec, tuple(r.name for r in runners), tuple(cases), results, time.perf_counter() - started, runs, sections)
+
+
+def _run(runner: Runner, spec: Spec, cases: list, builds: Builds, progress: Callable[[str, int], None] | None) -> DeviceRun:
+    reason = runner.unavailable()
+    if reason:
+        return DeviceRun(runner.name, unavailable=reason)
+    tick = (lambda: progress(runner.name, 1)) if progress else (lambda: None)
+    return runner.run(spec, cases, builds, tick)
+
+
+def _count_flops(spec: Spec, model: nn.Module) -> tuple[CaseCount | None, str]:
+    """The count the ``flops:`` claims are judged by, at ``flops.case``; or why it could not be made."""
+    if spec.flops is None or (spec.flops.total is None and not spec.flops.modules):
+        return None, ""
+    case = spec.flops.case
+    try:
+        return count_model(model, make_inputs(spec, case, "meta"), case), ""
+    except ArchcheckError as exc:
+        return None, str(exc)

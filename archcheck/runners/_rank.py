@@ -1,0 +1,169 @@
+"""What one DDP rank runs: build, wrap, observe every case, one training step; report facts.
+
+Started by ``runners.ddp.launch`` as ``python -m archcheck.runners._rank FOLDER RANK``,
+or called in-process under torchrun (``runners.ddp.gather_torchrun``).
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import socket
+import sys
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+
+from archcheck.errors import ArchcheckError, first_line
+from archcheck.inputs import make_inputs
+from archcheck.model import build
+from archcheck.observe.hooks import preserved
+from archcheck.observe.keep import freeze_tensors, keep_outputs
+from archcheck.observe.trace import Observation, observe
+from archcheck.observe.tree import tensors_in
+from archcheck.runners.base import DeviceOptions, numerics, strip_module_prefix
+from archcheck.runners.records import RankReport, StepReport
+from archcheck.spec import Case, Spec
+
+
+def main(folder: str, rank: int) -> int:
+    """A rank started by ``launch``: run it, leave a report or an error in ``folder``."""
+    spec, cases, world_size, backend, options, port, threads = pickle.loads((Path(folder) / "job.pkl").read_bytes())
+    torch.set_num_threads(threads)
+    loopback = _loopback_interface()
+    for variable in ("GLOO_SOCKET_IFNAME", "NCCL_SOCKET_IFNAME"):
+        if loopback:
+            os.environ.setdefault(variable, loopback)
+    try:
+        report = run_rank(spec, cases, rank, world_size, rank, backend, options, f"tcp://127.0.0.1:{port}")
+    except Exception as exc:
+        (Path(folder) / f"rank{rank}.error").write_text(error_text(exc), encoding="utf-8")
+        return 1
+    (Path(folder) / f"rank{rank}.pkl").write_bytes(pickle.dumps(report))
+    return 0
+
+
+def _loopback_interface() -> str:
+    try:
+        names = [name for _, name in socket.if_nameindex()]
+    except OSError:
+        return ""
+    return next((name for name in names if name in ("lo", "lo0")), "")
+
+
+def error_text(exc: BaseException) -> str:
+    if isinstance(exc, ArchcheckError):
+        return f"{type(exc).__name__}: " + "; ".join(d.message for d in exc.diagnostics)
+    return first_line(exc)
+
+
+def run_rank(spec: Spec, cases: list[Case], rank: int, world_size: int, local_rank: int, backend: str, options: DeviceOptions, init_method: str, keep_group: bool = False) -> RankReport:
+    """Everything one rank does: build, wrap in DDP, observe every case, one training step."""
+    device = torch.device(f"cuda:{local_rank}" if backend == "nccl" else "cpu")
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    timeout = timedelta(seconds=options.timeout)
+    if not dist.is_initialized():
+        dist.init_process_group(backend, init_method=init_method, rank=rank, world_size=world_size, timeout=timeout)
+    try:
+        with numerics(options):
+            model = build(spec, "cpu").to(device)
+            wrapped = DistributedDataParallel(model, device_ids=[local_rank] if device.type == "cuda" else None, find_unused_parameters=True)
+            observations, tensors = [], []
+            for case in cases:
+                with keep_outputs(model, spec.module_paths) as kept:
+                    seen = observe(wrapped, make_inputs(spec, case, device), keep_tensors=True)
+                if seen.crash is None:
+                    tensors.append((case, freeze_tensors(seen.tensors, kept.get(None))))
+                observations.append((case, replace(seen, calls=strip_module_prefix(seen.calls), tensors=None)))
+            step = training_step(wrapped, model, spec, cases[0], rank, world_size, device, observations[0][1])
+        return RankReport(rank, world_size, str(device), tuple(observations), tuple(tensors), step)
+    finally:
+        if not keep_group and dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def training_step(wrapped: DistributedDataParallel, model: nn.Module, spec: Spec, case: Case, rank: int, world_size: int, device: torch.device, seen: Observation) -> StepReport:
+    """One forward and backward in train mode on this rank's slice of the batch; compare gradients across ranks.
+
+    The model's train/eval flags are restored and its gradients cleared afterwards.
+    """
+    inputs = make_inputs(spec, case, device)
+    rows = inputs[0].shape[0] if inputs and inputs[0].dim() else 0
+    if rows >= world_size:  # each rank its own rows, as a DistributedSampler would give them
+        inputs = tuple(t.tensor_split(world_size)[rank] for t in inputs)
+    error = ""
+    with preserved(model):
+        try:
+            model.train()
+            output = wrapped(*inputs)
+            loss = sum(t.float().mean() for t in tensors_in(output) if t.is_floating_point())
+            if not isinstance(loss, torch.Tensor):
+                raise TypeError("the model returned no floating-point tensor to take a loss from")
+            loss.backward()
+        except Exception as exc:
+            error = error_text(exc)
+    failed = torch.tensor([1.0 if error else 0.0], device=device)
+    dist.all_reduce(failed)  # every rank learns that one failed before any further collective
+    found = dict(
+        case=case,
+        rows=inputs[0].shape[0] if inputs and inputs[0].dim() else 0,
+        never_called=never_called(model, seen),
+        batchnorm=tuple(name for name, m in model.named_modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and not isinstance(m, nn.SyncBatchNorm)),
+    )
+    if failed.item():
+        model.zero_grad(set_to_none=True)
+        return StepReport(**found, error=error or "another rank failed in the training step")
+    named = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
+    unused = tuple(name for name, p in named if p.grad is None)
+    spread = gradient_spread(named, spec.rtol, spec.atol, device)
+    model.zero_grad(set_to_none=True)
+    return StepReport(**found, unused=unused, **spread)
+
+
+def gradient_spread(named: list[tuple[str, nn.Parameter]], rtol: float, atol: float, device: torch.device) -> dict[str, Any]:
+    """How far each parameter's gradient on any rank is from rank 0's.
+
+    Cheap first: per-parameter checksums (sum, sum of squares, sum of the running
+    sum, which sees order), compared across ranks with one small all-reduce.
+    Only parameters whose checksums differ are compared element by element.
+    """
+    if not named:
+        return {}
+    grads = [(p.grad if p.grad is not None else torch.zeros_like(p)).detach().flatten().double() for _, p in named]
+    sums = torch.stack([torch.stack([g.sum(), g.square().sum(), g.cumsum(0).sum()]) if g.numel() else g.new_zeros(3) for g in grads])
+    high, low = sums.clone(), sums.clone()
+    dist.all_reduce(high, op=dist.ReduceOp.MAX)
+    dist.all_reduce(low, op=dist.ReduceOp.MIN)
+    suspects = [index for index in range(len(grads)) if not torch.equal(high[index], low[index])]
+    if not suspects:
+        return dict(worst_param=named[0][0], worst_abs=0.0, worst_rel=0.0)
+    mine = torch.cat([grads[i] for i in suspects])
+    reference = mine.clone()
+    dist.broadcast(reference, src=0)
+    difference, size = (mine - reference).abs(), reference.abs()
+    over = (difference - (atol + rtol * size)).clamp_min(0)  # > 0 where beyond tolerance
+    relative = torch.where(size > 0, difference / size.clamp_min(torch.finfo(torch.float64).tiny), torch.zeros_like(size))
+    parts = [grads[i].numel() for i in suspects]
+    worst = torch.stack([torch.stack([piece.max() if piece.numel() else piece.new_zeros(()) for piece in t.split(parts)]) for t in (difference, relative, over)])
+    dist.all_reduce(worst, op=dist.ReduceOp.MAX)
+    worst = worst.cpu()
+    top = int(worst[0].argmax())
+    unequal = tuple(named[i][0] for i, beyond in zip(suspects, worst[2]) if float(beyond) > 0)
+    return dict(unequal=unequal, worst_param=named[suspects[top]][0], worst_abs=float(worst[0, top]), worst_rel=float(worst[1].max()))
+
+
+def never_called(model: nn.Module, seen: Observation) -> tuple[str, ...]:
+    """Modules that hold parameters of their own and did not run in the observed forward."""
+    return tuple(name for name, module in model.named_modules() if name and name not in seen.calls and any(True for _ in module.parameters(recurse=False)))
+
+
+
+if __name__ == "__main__":  # a rank started by launch
+    sys.exit(main(sys.argv[1], int(sys.argv[2])))

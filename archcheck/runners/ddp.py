@@ -1,0 +1,184 @@
+"""DistributedDataParallel: the runner and its launcher (the rank's own code is in ``_rank.py``).
+
+archcheck launches the processes itself (fresh interpreters, talking over a free port on
+127.0.0.1; gloo on CPU, nccl with one GPU per process). Under ``torchrun`` (RANK,
+WORLD_SIZE and LOCAL_RANK set) the same rank code runs in this process and the ranks
+share their reports, so a check can span several machines.
+
+Each rank reports facts (a RankReport); ``checks/ddp.py`` judges them. A rank that
+raises or dies ends the run with its error; every wait has a timeout.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+import torch.distributed as dist
+
+from archcheck.model import Builds
+from archcheck.runners._rank import error_text, run_rank
+from archcheck.runners.base import DeviceOptions, cuda_unavailable
+from archcheck.runners.records import DeviceRun, RankReport
+from archcheck.spec import Case, Spec
+
+
+class DistributedFailure(Exception):
+    """A rank raised, died or timed out: the message says which and why."""
+
+
+def in_torchrun() -> bool:
+    return all(name in os.environ for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK"))
+
+
+def default_backend() -> str:
+    return "gloo" if cuda_unavailable() else "nccl"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class DistributedRunner:
+    """``ddp`` (gloo on CPU, nccl on GPUs), ``ddp:gloo`` or ``ddp:nccl``."""
+
+    def __init__(self, name: str, backend: str | None = None, options: DeviceOptions = DeviceOptions()) -> None:
+        self.name, self.options = name, options
+        self.backend = backend or default_backend()
+        gpus = torch.cuda.device_count() if self.backend == "nccl" and not cuda_unavailable() else 0
+        self.world_size = options.world_size or (gpus if self.backend == "nccl" else 2)
+
+    def unavailable(self) -> str:
+        if not dist.is_available():
+            return f"this torch ({torch.__version__}) is built without torch.distributed"
+        if in_torchrun():
+            return ""
+        if self.backend == "gloo":
+            return "" if dist.is_gloo_available() else f"this torch ({torch.__version__}) has no gloo backend"
+        reason = cuda_unavailable() or ("" if dist.is_nccl_available() else f"this torch ({torch.__version__}) has no nccl backend")
+        if reason:
+            return f"{reason}; nccl needs GPUs (ddp:gloo runs on the CPU)"
+        if self.world_size > torch.cuda.device_count():
+            return f"nccl needs one GPU per process: {self.world_size} processes, {torch.cuda.device_count()} GPUs visible"
+        return ""
+
+    def run(self, spec: Spec, cases: list[Case], builds: Builds, progress: Callable[[], None]) -> DeviceRun:
+        try:
+            reports = gather_torchrun(spec, cases, self.backend, self.options) if in_torchrun() else launch(spec, cases, self.world_size, self.backend, self.options)
+        except DistributedFailure as exc:
+            return DeviceRun(self.name, failure=str(exc), failure_rule="ddp-process")
+        finally:
+            for _ in cases:
+                progress()
+        observations = tuple(item for report in reports for item in report.observations)
+        where = tuple(f"rank {report.rank}" for report in reports for _ in report.observations)
+        tensors = tuple((f"rank {report.rank}", case, kept) for report in reports for case, kept in report.tensors)
+        return DeviceRun(self.name, observations, where=where, tensors=tensors, ranks=tuple(reports))
+
+
+# The launcher --------------------------------------------------------------------------------
+
+
+def launch(spec: Spec, cases: list[Case], world_size: int, backend: str, options: DeviceOptions) -> list[RankReport]:
+    """Start ``world_size`` ranks on this machine and collect their reports; raise DistributedFailure.
+
+    Ranks are fresh interpreters (``python -m archcheck.runners._rank FOLDER RANK``), not
+    multiprocessing children: those re-run the caller's main script. They get this
+    process's sys.path, so the spec's factory imports there as it does here.
+    """
+    with tempfile.TemporaryDirectory(prefix="archcheck-ddp-") as name:
+        folder = Path(name)
+        threads = torch.get_num_threads()  # as here: CPU kernels pick their algorithm by thread count, and parity compares with this process
+        (folder / "job.pkl").write_bytes(pickle.dumps((spec, cases, world_size, backend, options, free_port(), threads)))
+        environment = os.environ | {"PYTHONPATH": os.pathsep.join(p for p in sys.path if p), "TORCH_CPP_LOG_LEVEL": os.environ.get("TORCH_CPP_LOG_LEVEL", "ERROR")}
+        processes = []
+        try:
+            for rank in range(world_size):
+                with open(folder / f"rank{rank}.log", "wb") as log:
+                    command = [sys.executable, "-m", "archcheck.runners._rank", str(folder), str(rank)]
+                    processes.append(subprocess.Popen(command, env=environment, stdout=log, stderr=subprocess.STDOUT))
+            failed = _wait(processes, time.monotonic() + options.timeout)
+        finally:
+            _stop(processes)
+        if failed is None:
+            raise DistributedFailure(f"the {world_size} ddp processes did not finish within {options.timeout:g} s; they were stopped")
+        if failed >= 0:
+            raise DistributedFailure(describe_failure(folder, [p.returncode for p in processes], failed))
+        return [pickle.loads((folder / f"rank{rank}.pkl").read_bytes()) for rank in range(world_size)]
+
+
+def _wait(processes: list[subprocess.Popen], deadline: float) -> int | None:
+    """-1 when every process ended well; the rank of the first that failed; None at the deadline."""
+    pending = set(range(len(processes)))
+    while pending:
+        for rank in sorted(pending):
+            code = processes[rank].poll()
+            if code is not None:
+                pending.discard(rank)
+                if code != 0:
+                    return rank
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(0.1)
+    return -1
+
+
+def _stop(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        try:
+            process.wait(5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def describe_failure(folder: Path, exit_codes: list[int | None], first: int) -> str:
+    """Which rank failed first and why: its own error if it wrote one, else how its process ended.
+
+    A rank that died without a word (os._exit, a native crash, the OOM killer)
+    is blamed before ranks that raised: their errors usually follow from its death.
+    """
+    errors = {}
+    for rank in range(len(exit_codes)):
+        path = folder / f"rank{rank}.error"
+        if path.exists():
+            errors[rank] = path.read_text(encoding="utf-8")
+    silent = [rank for rank, code in enumerate(exit_codes) if code is not None and code > 0 and rank not in errors]
+    rank = silent[0] if silent else (first if first in errors or not errors else min(errors))
+    if rank in errors:
+        return f"ddp rank {rank} failed: {errors[rank]}"
+    code = exit_codes[rank]
+    if code is not None and code < 0:
+        return f"ddp rank {rank} failed: the process was killed by signal {-code}"
+    return f"ddp rank {rank} failed: the process exited with code {code} without a Python error"
+
+
+def gather_torchrun(spec: Spec, cases: list[Case], backend: str, options: DeviceOptions) -> list[RankReport]:
+    """Under torchrun: run this rank, then share every rank's report with every rank."""
+    rank, world_size, local_rank = (int(os.environ[name]) for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK"))
+    ours = not dist.is_initialized()  # a group the caller made is the caller's to end
+    try:
+        report = run_rank(spec, cases, rank, world_size, local_rank, backend, options, "env://", keep_group=True)
+        reports: list[Any] = [None] * world_size
+        dist.all_gather_object(reports, report)
+        return reports
+    except Exception as exc:
+        raise DistributedFailure(f"ddp rank {rank} failed: {error_text(exc)}") from None
+    finally:
+        if ours and dist.is_initialized():
+            dist.destroy_process_group()
+
+

@@ -1,0 +1,48 @@
+"""One process, one device: ``meta`` (shapes only, no memory) or a real device (``cpu``, ``cuda:N``)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Callable
+
+import torch
+
+from archcheck.errors import first_line
+from archcheck.inputs import make_inputs
+from archcheck.model import Builds
+from archcheck.observe.keep import freeze_tensors, keep_outputs
+from archcheck.observe.trace import observe
+from archcheck.runners.base import DeviceOptions, cuda_unavailable, numerics
+from archcheck.runners.records import DeviceRun
+from archcheck.spec import Case, Spec
+
+
+class LocalRunner:
+    def __init__(self, name: str, device: str, options: DeviceOptions = DeviceOptions()) -> None:
+        self.name, self.device, self.options = name, device, options
+
+    def unavailable(self) -> str:
+        if not self.device.startswith("cuda"):
+            return ""
+        return cuda_unavailable(torch.device(self.device).index or 0)
+
+    def run(self, spec: Spec, cases: list[Case], builds: Builds, progress: Callable[[], None]) -> DeviceRun:
+        real = self.device != "meta"
+        with numerics(self.options):
+            try:
+                model = builds.on(self.device)
+            except torch.cuda.OutOfMemoryError as exc:
+                return DeviceRun(self.name, failure=f"the model does not fit on {self.device}: {first_line(exc)}", failure_rule="memory")
+            observations, tensors = [], []
+            for case in cases:
+                inputs = make_inputs(spec, case, self.device)
+                with keep_outputs(model, spec.module_paths if real else ()) as kept:
+                    observation = observe(model, inputs, keep_tensors=real)
+                if real and observation.crash is None:
+                    tensors.append(("", case, freeze_tensors(observation.tensors, kept.get(None))))
+                observations.append((case, replace(observation, tensors=None) if real else observation))
+                progress()
+            del model
+            if self.device.startswith("cuda"):
+                torch.cuda.empty_cache()
+        return DeviceRun(self.name, tuple(observations), tensors=tuple(tensors))

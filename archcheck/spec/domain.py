@@ -1,0 +1,60 @@
+"""The claimed domain of a spec's dims, and the cases drawn from it: one definition for every command.
+
+``Dim.why_outside`` says whether one size is claimed; here are the questions built on it:
+which cases verify runs (``resolve_cases``), which of them lie outside the claim
+(``outside``), and which sizes of a range the spec claims (``claimed_sizes``).
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+from archcheck.errors import UsageError, did_you_mean
+from archcheck.spec.expr import ExprError
+from archcheck.spec.records import Case, Dim, Spec
+
+
+def resolve_cases(spec: Spec, overrides: Mapping[str, int] | None = None) -> list[Case]:
+    """The spec's cases, with ``overrides`` fixing dims; a dim the spec lacks, or inputs with no shape, is a usage error."""
+    names = [d.name for d in spec.dims]
+    for name in overrides or {}:
+        if name not in names:
+            hint = did_you_mean(name, names) or f"; the spec's dims are {', '.join(names)}"
+            raise UsageError(f"--case names {name}, which is not a dim of {spec.name}{hint}")
+    cases = spec.cases(overrides)
+    for each in cases:
+        try:
+            env = spec.env(each)
+            for spec_input in spec.inputs:
+                spec_input.pattern.concrete(env)
+        except ExprError as exc:
+            raise UsageError(f"case {each}: {exc}") from None
+    return cases
+
+
+def outside(spec: Spec, case: Case) -> list[tuple[Dim, str]]:
+    """The dims of ``case`` whose value the spec does not claim, each with the reason."""
+    found = []
+    for name, value in case.bindings:
+        dim = spec.dim(name)
+        reason = dim.why_outside(value)
+        if reason:
+            found.append((dim, reason))
+    return found
+
+
+def claimed_sizes(dim: Dim, low: int, high: int) -> tuple[int, ...]:
+    """The sizes in ``low..high`` that the spec claims for ``dim``."""
+    return tuple(size for size in range(low, high + 1) if not dim.why_outside(size))
+
+
+def domain_text(spec: Spec) -> str:
+    """``B in {1, 2}, H in 32..1024 step 32``: the domain fuzz draws from."""
+    parts = []
+    for dim in spec.dims:
+        if dim.range is None:
+            parts.append(f"{dim.name} in {{{', '.join(map(str, dim.values))}}}")
+        else:
+            step = f" step {dim.multiple_of}" if dim.multiple_of else ""
+            parts.append(f"{dim.name} in {dim.range[0]}..{dim.range[1]}{step}")
+    return ", ".join(parts)
