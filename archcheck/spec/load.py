@@ -26,7 +26,7 @@ from archcheck.spec.records import (
 )
 from archcheck.spec.schema import RawSpec
 from archcheck.spec.shapes import AnyDims, AnySize, DimPattern, Pattern, ShapePattern, TuplePattern
-from archcheck.spec.yamlpos import PositionedDocument, load_yaml
+from archcheck.spec.yamlpos import PositionedDocument, load_yaml, read_spec_text
 
 DEVICE_NAME = re.compile(r"^(meta|cpu|cuda|cuda:\d+|dp|ddp|ddp:gloo|ddp:nccl)$")
 _SUFFIXES = {"": 1, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15}
@@ -37,12 +37,7 @@ def load_spec(path: str | Path) -> Spec:
     """Read and check a spec file; raise SpecError listing every fault."""
     path = Path(path)
     shown = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecError(f"{shown}: no such spec file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(f"{shown}: cannot read the spec: {exc}") from None
+    text = read_spec_text(path, shown)  # refuses devices, pipes, folders and huge files
     return parse_spec(text, shown, base=path.parent)
 
 
