@@ -23,6 +23,31 @@ MAX_DIM_VALUE = 2**31 - 1  # a dim value or range bound, in either direction
 MAX_CASES = 10_000  # cases one run may make from the dims' values
 
 
+def shown_number(value: int) -> str:
+    """A number for a message: its digits, or how many digits it has when that is many."""
+    digits = str(abs(value))
+    return str(value) if len(digits) <= 24 else f"{'-' if value < 0 else ''}a {len(digits)}-digit number"
+
+
+def dim_faults(
+    name: str, values: Sequence[int], bounds: Sequence[int] | None, multiple_of: int | None, size_of: str | None
+) -> list[tuple[tuple[str | int, ...], str]]:
+    """(path under ``dims.<name>``, message) for each number of a dim that is too large, or below 1
+    although the dim is a size of input ``size_of``."""
+    numbers = [(("values", i), v) for i, v in enumerate(values)] + [(("range", i), v) for i, v in enumerate(bounds or ())]
+    numbers += [(("multiple_of",), multiple_of)] if multiple_of is not None else []
+    faults = []
+    for where, value in numbers:
+        dotted = f"dims.{name}.{where[0]}"
+        if abs(value) > MAX_DIM_VALUE:
+            faults.append((where, f"{dotted}: {shown_number(value)} is too large; a dim stays within ±{MAX_DIM_VALUE:,}"))
+        elif size_of and value < 1 and where[0] == "values":
+            faults.append((where, f"{dotted}: {name}={value} is a size of input {size_of}, so it must be at least 1"))
+        elif size_of and value < 1 and where == ("range", 0):
+            faults.append((where, f"{dotted} starts at {value}, but {name} is a size of input {size_of}: start it at 1 or more"))
+    return faults
+
+
 def case_factors(dims: Sequence, overrides: Mapping[str, int] | None = None) -> tuple[int, ...]:
     """How many values each dim contributes: 1 when ``overrides`` fixes it."""
     overrides = overrides or {}

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from archcheck.errors import Diagnostic, Location, SpecError
 from archcheck.spec.expr import Expr, ExprError, parse_expr
+from archcheck.spec.limits import dim_faults
 from archcheck.spec.records import (
     Case,
     Count,
@@ -249,10 +250,19 @@ class _Builder:
 
     def _dims(self, inputs: tuple[Input, ...]) -> tuple[Dim, ...]:
         dims = []
+        sizes: dict[str, str] = {}  # dim -> the first input that it is a size of
+        for spec_input in inputs:
+            for size in spec_input.pattern.dims:
+                sizes.setdefault(str(size), spec_input.name)
         for name, raw in self.raw.dims.items():
             path = ("dims", name)
             if name in self.raw.define:
                 self.fail(f"{name} is both a dim and a define", path)
+            faults = dim_faults(name, raw.values or (), raw.range, raw.multiple_of, sizes.get(name))
+            for where, message in faults:  # too large, or not a size a tensor can have
+                self.fail(message, path + where)
+            if faults:
+                continue
             if raw.range and raw.range[0] > raw.range[1]:
                 self.fail(f"dims.{name}.range: {raw.range[0]} is larger than {raw.range[1]}", path + ("range",))
                 continue
