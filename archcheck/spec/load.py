@@ -261,7 +261,8 @@ class _Builder:
             faults = dim_faults(name, raw.values or (), raw.range, raw.multiple_of, sizes.get(name))
             for where, message in faults:  # too large, or not a size a tensor can have
                 self.fail(message, path + where)
-            if faults:
+            if faults:  # keep the name known, so that its uses are not reported as unknown too
+                dims.append(Dim(name, (), location=self.at(*path)))
                 continue
             if raw.range and raw.range[0] > raw.range[1]:
                 self.fail(f"dims.{name}.range: {raw.range[0]} is larger than {raw.range[1]}", path + ("range",))

@@ -225,8 +225,9 @@ def test_powers_calls_and_attributes_were_already_refused(text, message):
     ],
 )
 def test_dims_that_no_tensor_can_have_are_refused(dim, message):
+    uses = "modules:\n  all:\n    stem: [B, 8, H, W]\nflops: {case: {B: 1, H: 8, W: 8}}\n"  # no follow-on "unknown name B"
     with fast(), pytest.raises(SpecError) as error:
-        parse_spec(SPEC.format(B=dim), "s.yaml")
+        parse_spec(SPEC.format(B=dim) + uses, "s.yaml")
     assert str(error.value) == message
 
 
