@@ -17,7 +17,7 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path as FilePath
-from typing import Any
+from typing import Any, NoReturn
 
 import yaml
 
@@ -108,7 +108,7 @@ class _BoundedLoader(yaml.SafeLoader):
         self.open_anchors: set[str] = set()  # anchors whose value is still being composed
         self.measured: dict[int, tuple[int, int]] = {}  # id(node) -> (nodes, depth) once expanded
 
-    def fail(self, message: str, event: yaml.Event) -> None:
+    def fail(self, message: str, event: yaml.Event) -> NoReturn:
         raise SpecError(Diagnostic(message, _location(self.file, event)))
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
