@@ -4,6 +4,10 @@ A spec is data, so expressions are parsed with Python's ``ast`` and a whitelist,
 then evaluated by walking the tree with exact fractions: nothing is ever
 ``eval``'d. ``/`` is exact division; a result that is not a whole number is an
 error that suggests ``ceil(...)`` or ``floor(...)``.
+
+Expressions are bounded (``limits.py``): their length, their number of nodes and
+the size of every number met while evaluating, so that a spec cannot make
+archcheck compute a number with millions of digits (``D2: D1 * D1`` forty times).
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ import operator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Callable, Mapping
+
+from archcheck.spec.limits import MAX_EXPR_BITS, MAX_EXPR_CHARS, MAX_EXPR_NODES, shown_number
 
 ALLOWED = "integers, dimension names, + - * / // %, parentheses, ceil, floor, min and max"
 
@@ -73,14 +79,22 @@ def parse_expr(text: str | int) -> Expr:
     if isinstance(text, bool):
         raise ExprError(f"expected an integer expression, got {text!r}")
     if isinstance(text, int):
+        _check_size(Fraction(text), shown_number(text))
         return Expr(str(text), ast.Constant(text), frozenset())
     if not isinstance(text, str):
         raise ExprError(f"expected an integer expression, got {type(text).__name__} {text!r}")
+    if len(text) > MAX_EXPR_CHARS:
+        raise ExprError(f"the expression is {len(text):,} characters long; the limit is {MAX_EXPR_CHARS:,}")
     try:
         tree = ast.parse(text.strip(), mode="eval").body
     except SyntaxError as exc:
         offset = max((exc.offset or 1) - 1, 0)
         raise ExprError(f"cannot parse expression {text!r}: {exc.msg}", offset) from None
+    except (RecursionError, MemoryError):
+        raise ExprError(f"cannot parse expression {text[:40]!r}...: it nests too deeply") from None
+    size = sum(1 for _ in ast.walk(tree))  # iterative: safe before the recursive _validate
+    if size > MAX_EXPR_NODES:
+        raise ExprError(f"the expression has {size} terms and operators; the limit is {MAX_EXPR_NODES}: use a define")
     names: set[str] = set()
     _validate(tree, names)
     return Expr(text.strip(), tree, frozenset(names))
@@ -91,6 +105,7 @@ def _validate(node: ast.AST, names: set[str]) -> None:
     if isinstance(node, ast.Constant):
         if type(node.value) is not int:
             raise ExprError(f"{node.value!r} is not allowed in an expression; use {ALLOWED}", offset)
+        _check_size(Fraction(node.value), shown_number(node.value), offset)
     elif isinstance(node, ast.Name):
         if node.id in _FUNCTIONS:
             raise ExprError(f"{node.id} is a function: call it as {node.id}(...)", offset)
@@ -115,7 +130,20 @@ def _validate(node: ast.AST, names: set[str]) -> None:
         raise ExprError(f"{shown!r} is not allowed in an expression; use {ALLOWED}", offset)
 
 
+def _check_size(value: Fraction, what: str, offset: int = 0) -> Fraction:
+    """``value``, or ExprError when its numerator or denominator reaches 2**MAX_EXPR_BITS."""
+    bits = max(abs(value.numerator).bit_length(), value.denominator.bit_length())
+    if bits > MAX_EXPR_BITS:
+        raise ExprError(f"{what} is too large (about 2**{bits - 1}): values in expressions must stay below 2**{MAX_EXPR_BITS}", offset)
+    return value
+
+
 def _evaluate(node: ast.expr, env: Mapping[str, Fraction | int]) -> Fraction:
+    """The exact value of ``node``; every step is size-checked before the next one uses it."""
+    return _check_size(_step(node, env), ast.unparse(node), getattr(node, "col_offset", 0))
+
+
+def _step(node: ast.expr, env: Mapping[str, Fraction | int]) -> Fraction:
     if isinstance(node, ast.Constant):
         return Fraction(node.value)
     if isinstance(node, ast.Name):

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from archcheck.errors import Diagnostic, Location, SpecError
 from archcheck.spec.devices import device_problem
 from archcheck.spec.expr import Expr, ExprError, parse_expr
+from archcheck.spec.limits import dim_faults
 from archcheck.spec.records import (
     Case,
     Count,
@@ -27,7 +28,7 @@ from archcheck.spec.records import (
 )
 from archcheck.spec.schema import RawSpec
 from archcheck.spec.shapes import AnyDims, AnySize, DimPattern, Pattern, ShapePattern, TuplePattern
-from archcheck.spec.yamlpos import PositionedDocument, load_yaml
+from archcheck.spec.yamlpos import PositionedDocument, load_yaml, read_spec_text
 
 _SUFFIXES = {"": 1, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15}
 _QUANTITY = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([KMGTP]?)\s*$")
@@ -37,12 +38,7 @@ def load_spec(path: str | Path) -> Spec:
     """Read and check a spec file; raise SpecError listing every fault."""
     path = Path(path)
     shown = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecError(f"{shown}: no such spec file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(f"{shown}: cannot read the spec: {exc}") from None
+    text = read_spec_text(path, shown)  # refuses devices, pipes, folders and huge files
     return parse_spec(text, shown, base=path.parent)
 
 
@@ -255,10 +251,20 @@ class _Builder:
 
     def _dims(self, inputs: tuple[Input, ...]) -> tuple[Dim, ...]:
         dims = []
+        sizes: dict[str, str] = {}  # dim -> the first input that it is a size of
+        for spec_input in inputs:
+            for size in spec_input.pattern.dims:
+                sizes.setdefault(str(size), spec_input.name)
         for name, raw in self.raw.dims.items():
             path = ("dims", name)
             if name in self.raw.define:
                 self.fail(f"{name} is both a dim and a define", path)
+            faults = dim_faults(name, raw.values or (), raw.range, raw.multiple_of, sizes.get(name))
+            for where, message in faults:  # too large, or not a size a tensor can have
+                self.fail(message, path + where)
+            if faults:  # keep the name known, so that its uses are not reported as unknown too
+                dims.append(Dim(name, (), location=self.at(*path)))
+                continue
             if raw.range and raw.range[0] > raw.range[1]:
                 self.fail(f"dims.{name}.range: {raw.range[0]} is larger than {raw.range[1]}", path + ("range",))
                 continue
