@@ -215,12 +215,13 @@ def test_fvcore_agrees_with_our_macs_on_convolutions(write_spec):
     ours = report.cases[0]
     fvcore = report.engines[0]
     conv = next(k for k in ours.kinds if k.kind == "conv").compute.macs
-    assert f"conv: fvcore {conv:,} = archcheck conv macs {conv:,}" in fvcore.reasons
+    assert f"conv: fvcore {conv:,} = archcheck macs {conv:,}" in fvcore.reasons
     modules = dict(fvcore.modules)
     for module in ours.modules:
         if module.type == "Conv2d":
             assert modules[module.path] == module.compute.macs, module.path
-    assert "skipped as 0 (no formula): add x3, mish x22; archcheck counts these in 'other' (cat/copies are free)" in fvcore.reasons
+    skipped = next(r for r in fvcore.reasons if r.startswith("skipped"))
+    assert skipped.startswith("skipped as 0 (no formula): add x3 (archcheck: ") and "mish x22 (archcheck: " in skipped
 
 
 def test_the_6b_transformer_verifies_on_meta():
