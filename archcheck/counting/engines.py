@@ -219,11 +219,14 @@ def torchinfo_reasons(ours: CaseCount, layers: list[tuple[str, nn.Module, list[i
         if theirs == macs:
             continue
         why = []
-        if biases:
-            why.append(f"bias counted as MACs {biases:+,}")
-        if weights != macs and macs == 0:
+        if macs == 0:  # a norm or a lookup: all of torchinfo's number is params x batch
             ours_says = f"{other:,} 'other' ops" if other else "a lookup, free"
-            why.append(f"weights x batch counted as MACs {weights:+,} (archcheck: {ours_says}, no MACs)")
+            why.append(f"params x batch counted as MACs {weights + biases:+,} (archcheck: {ours_says}, no MACs)")
+            weights, biases = 0, weights + biases
+        elif biases:
+            why.append(f"bias counted as MACs {biases:+,}")
+        if weights == macs or macs == 0:
+            pass
         elif weights < macs:
             why.append(f"weights x the first output dim only {weights - macs:+,} (misses the dims between batch and features)")
         elif weights != macs:

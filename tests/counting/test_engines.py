@@ -78,3 +78,8 @@ def test_fvcore_names_the_recurrent_macs_it_has_no_handle_for():
     assert result.total == 0
     # 2 x 3 rows x 4 gates x 5 hidden x (6 + 5)
     assert result.reasons[-1] == "fvcore - archcheck MACs = -1,320: mkldnn_rnn_layer -1,320 (no fvcore handle)"
+
+
+def test_torchinfo_norm_params_times_batch_against_our_other_ops():
+    result = explain("torchinfo", nn.Sequential(nn.BatchNorm2d(4)), torch.rand(2, 4, 3, 3))
+    assert result.reasons[0] == "BatchNorm2d x1: torchinfo 16 vs archcheck 0 MACs (+16): params x batch counted as MACs +16 (archcheck: 72 'other' ops, no MACs)"
