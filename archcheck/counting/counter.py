@@ -16,7 +16,7 @@ from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from archcheck.counting.ops import OpCost, cost
-from archcheck.counting.records import CaseCount, KindTotal, ModuleCount, ParamStats, Tally, Uncounted
+from archcheck.counting.records import CaseCount, KindTotal, ModuleCount, OpUse, ParamStats, Tally, Uncounted
 from archcheck.errors import ModelError
 from archcheck.spec import Case
 
@@ -29,6 +29,7 @@ class _Dispatch(TorchDispatchMode):
         self.kinds: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
         self.uncounted: Counter[str] = Counter()
         self.first_seen: dict[str, str] = {}
+        self.ops: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
         kwargs = kwargs or {}
@@ -40,10 +41,15 @@ class _Dispatch(TorchDispatchMode):
         if found is None:
             self._uncounted(str(func.overloadpacket))
         else:
-            self._add(found)
+            self._add(found, str(func.overloadpacket))
         return out
 
-    def _add(self, found: OpCost) -> None:
+    def _add(self, found: OpCost, op: str) -> None:
+        use = self.ops[(op, self.stack[-1] if self.stack else "", found.kind)]
+        use[0] += 1
+        use[1] += found.macs
+        use[2] += found.other
+        use[3] += found.darknet_extra
         kind = self.kinds[found.kind]
         kind[0] += 1
         kind[1] += found.macs
@@ -105,6 +111,7 @@ def count_model(model: nn.Module, inputs: Iterable[torch.Tensor], case: Case | N
         modules=_modules(model, names, mode.tallies, calls),
         kinds=tuple(KindTotal(kind, v[0], Tally(v[1], v[2], v[3])) for kind, v in sorted(mode.kinds.items())),
         uncounted=tuple(Uncounted(op, n, mode.first_seen[op]) for op, n in sorted(mode.uncounted.items())),
+        ops=tuple(OpUse(op, module, kind, v[0], Tally(v[1], v[2], v[3])) for (op, module, kind), v in mode.ops.items() if kind != "free"),
     )
 
 

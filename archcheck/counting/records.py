@@ -98,6 +98,17 @@ class KindTotal:
 
 
 @dataclass(frozen=True)
+class OpUse:
+    """All calls of one aten op in one module (the innermost running), with their cost."""
+
+    op: str  # aten.convolution
+    module: str  # innermost module path ("" for the model itself)
+    kind: str
+    calls: int
+    compute: Tally
+
+
+@dataclass(frozen=True)
 class CaseCount:
     """One forward pass counted: every module (``named_modules`` order, the model first)."""
 
@@ -105,6 +116,7 @@ class CaseCount:
     modules: tuple[ModuleCount, ...]
     kinds: tuple[KindTotal, ...]
     uncounted: tuple[Uncounted, ...] = ()
+    ops: tuple[OpUse, ...] = ()  # costed ops per innermost module: what the engines' explanations name
 
     @property
     def total(self) -> ModuleCount:
