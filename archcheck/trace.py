@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 import torch
 from torch import nn
 
-from archcheck.spec.shapes import OtherValue, TensorInfo, Value, format_value
+from archcheck.spec.shapes import DictValue, OtherValue, TensorInfo, Value, format_value
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,8 @@ def summarize(value: Any) -> Value:
         return TensorInfo(tuple(value.shape), str(value.dtype).removeprefix("torch."))
     if isinstance(value, (tuple, list)):
         return tuple(summarize(v) for v in value)
+    if isinstance(value, Mapping):  # dict outputs (detection heads, HF ModelOutput)
+        return DictValue(tuple((str(k), summarize(v)) for k, v in value.items()))
     return OtherValue(type(value).__name__)
 
 
