@@ -285,6 +285,8 @@ class _Builder:
                 if (low is not None or high is not None) and dtype not in _INTEGER_DTYPES:
                     which = "low" if low is not None else "high"
                     self.fail(f"inputs.{name}.{which}: low and high bound integer inputs (int64, int32, uint8); {name} is {dtype}", ("inputs", name, which))
+                elif (low is None) != (high is None):
+                    self.fail(f"inputs.{name}: give both low and high (values are drawn from [low, high)), e.g. low: 0, high: 1000", ("inputs", name, "low" if low is not None else "high"))
                 elif low is not None and high is not None and low >= high:
                     self.fail(f"inputs.{name}: low {low} must be less than high {high} (values are drawn from [low, high))", ("inputs", name, "high"))
             pattern = self._pattern(shape, path, ())
