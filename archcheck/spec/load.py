@@ -132,10 +132,14 @@ def parse_tolerance(value: int | float | str) -> float:
 def _schema_diagnostics(exc: ValidationError, document: PositionedDocument) -> list[Diagnostic]:
     diagnostics = []
     seen: set[tuple[Any, ...]] = set()
-    for error in exc.errors():
-        loc = tuple(error["loc"])
+    errors = [(error, _place(error["loc"])) for error in exc.errors()]
+    # ``x: {shape: ..., keyword: maybe}`` fails both members of Union[list, RawInput]; "should be
+    # a valid list" says nothing useful about a mapping whose own key is wrong: keep the deeper one.
+    deeper = {place[:n] for _, place in errors for n in range(len(place))}
+    for error, place in errors:
+        if error["type"] == "list_type" and isinstance(error.get("input"), dict) and place in deeper:
+            continue
         # pydantic reports each member of a Union; keep the first message per place.
-        place = tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p.startswith(("list", "dict", "function")))))
         if place in seen:
             continue
         seen.add(place)
@@ -159,6 +163,14 @@ def _schema_diagnostics(exc: ValidationError, document: PositionedDocument) -> l
                 message += f" (got {given!r})"
             diagnostics.append(Diagnostic(message, document.locate(place)))
     return diagnostics
+
+
+def _place(loc: Any) -> tuple[Any, ...]:
+    """pydantic's ``loc`` without its Union member tags (``list[...]``, ``RawInput``)."""
+    from archcheck.spec import schema
+
+    models = {name for name in vars(schema) if name.startswith("Raw")}
+    return tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p.startswith(("list", "dict", "function")) or p in models)))
 
 
 def _allowed_keys(parent: tuple[Any, ...]) -> list[str]:
@@ -284,9 +296,9 @@ class _Builder:
                 path += ("shape",)
                 if (low is not None or high is not None) and dtype not in _INTEGER_DTYPES:
                     which = "low" if low is not None else "high"
-                    self.fail(f"inputs.{name}.{which}: low and high bound integer inputs (int64, int32, uint8); {name} is {dtype}", ("inputs", name, which))
+                    self.fail(f"inputs.{name}.{which}: low and high bound integer inputs (int64, int32, uint8); {name} is {dtype}", ("inputs", name, which), key=True)
                 elif (low is None) != (high is None):
-                    self.fail(f"inputs.{name}: give both low and high (values are drawn from [low, high)), e.g. low: 0, high: 1000", ("inputs", name, "low" if low is not None else "high"))
+                    self.fail(f"inputs.{name}: give both low and high (values are drawn from [low, high)), e.g. low: 0, high: 1000", ("inputs", name, "low" if low is not None else "high"), key=True)
                 elif low is not None and high is not None and low >= high:
                     self.fail(f"inputs.{name}: low {low} must be less than high {high} (values are drawn from [low, high))", ("inputs", name, "high"))
             pattern = self._pattern(shape, path, ())
@@ -513,7 +525,12 @@ class _Builder:
         for name, expr in defines:
             check(expr.names, ("define", name))
         for module in modules:
-            check(module.names, ("modules", module.path) if module.section == "modules" and module.path in self.raw.modules else ("modules", module.section, module.path))
+            path = ("modules", module.path) if module.section == "modules" and module.path in self.raw.modules else ("modules", module.section, module.path)
+            if module.calls:
+                for index, call in enumerate(module.calls):
+                    check(call.names, path + ("calls", index))
+            else:
+                check(module.names, path)
         if outputs is not None:
             check(outputs.names, ("outputs",))
         for index, constraint in enumerate(constraints):
