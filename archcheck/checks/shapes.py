@@ -3,6 +3,7 @@
 PASS: ``backbone.stages.2: [B, 256, H/8, W/8]`` and the stage gives [1, 256, 52, 52] at B=1, H=416.
 FAIL: ``SPP: [B, 2048, H/32, W/32]`` and SPP gives [1, 512, 19, 19] at H=608.
 FAIL: ``neck.x: [B, 64, H/8, W/8]`` at H=415: the spec has no whole value there (``ceil(H/8)``?).
+A module with ``calls: [...]`` is compared call by call; a different number of calls fails (rule ``called``).
 Also rule ``output`` for the model's own outputs, checked the same way; ``called`` for a
 declared module that never ran; ``expr`` for a formula with no whole value at a case.
 """
@@ -41,9 +42,20 @@ def check_modules(ctx: ObservationContext) -> Iterator[CheckResult]:
         if not calls:
             yield _not_called(ctx, base)
             continue
+        if expectation.calls:  # a shape per call: call i against pattern i
+            if len(calls) != len(expectation.calls):
+                message = f"{expectation.path} ran {_times(len(calls))}; the spec lists {len(expectation.calls)} calls"
+                yield CheckResult(**base | {"rule": "called"}, status="fail", message=message, expected=f"{len(expectation.calls)} calls", actual=f"{len(calls)} calls")
+            for index, (pattern, call) in enumerate(zip(expectation.calls, calls)):
+                yield _compare(pattern, call.output, ctx.env, f"{expectation.path} (call {index + 1} of {len(expectation.calls)})", base)
+            continue
         for index, call in enumerate(calls):
             name = expectation.path if len(calls) == 1 else f"{expectation.path} (call {index + 1} of {len(calls)})"
             yield _compare(expectation.pattern, call.output, ctx.env, name, base)
+
+
+def _times(count: int) -> str:
+    return "once" if count == 1 else f"{count} times"
 
 
 def check_outputs(ctx: ObservationContext) -> Iterator[CheckResult]:

@@ -19,7 +19,7 @@ from torch import nn
 from archcheck.errors import first_line
 from archcheck.observe.hooks import watch
 from archcheck.observe.tree import to_cpu
-from archcheck.spec.shapes import OtherValue, TensorInfo, Value, format_value
+from archcheck.spec.shapes import DictValue, OtherValue, TensorInfo, Value, format_value
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,8 @@ def summarize(value: Any) -> Value:
         return TensorInfo(tuple(value.shape), str(value.dtype).removeprefix("torch."))
     if isinstance(value, (tuple, list)):
         return tuple(summarize(v) for v in value)
+    if isinstance(value, Mapping):  # dict outputs (detection heads, HF ModelOutput)
+        return DictValue(tuple((str(k), summarize(v)) for k, v in value.items()))
     return OtherValue(type(value).__name__)
 
 

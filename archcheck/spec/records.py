@@ -8,8 +8,9 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Mapping
 
-from archcheck.errors import Location
-from archcheck.spec.expr import Expr
+from archcheck.errors import Location, UsageError
+from archcheck.spec.constraints import Constraint
+from archcheck.spec.expr import Expr, ExprError
 from archcheck.spec.shapes import Pattern, ShapePattern
 
 
@@ -57,30 +58,54 @@ class Dim:
 
 @dataclass(frozen=True)
 class Input:
+    """One argument of ``forward``: positional (in spec order) unless ``keyword``.
+
+    ``low``/``high`` bound integer inputs (token ids): values are drawn from [low, high).
+    """
+
     name: str
     pattern: ShapePattern
     dtype: str = "float32"
     location: Location | None = None
+    keyword: bool = False
+    low: int | None = None
+    high: int | None = None
 
 
 @dataclass(frozen=True)
 class ModuleExpectation:
-    """``section: {path: shape}``: the output of module ``path`` must fit ``pattern``."""
+    """``section: {path: shape}``: the output of module ``path`` must fit ``pattern``.
+
+    A module called several times may list a shape per call (``calls: [...]``): then
+    ``calls`` holds one pattern per call, in call order, and ``pattern`` is ``calls[0]``.
+    ``section`` is "modules" for a flat ``modules: {path: shape}``.
+    """
 
     section: str
     path: str
     pattern: Pattern
     location: Location | None = None
     key_location: Location | None = None
+    calls: tuple[Pattern, ...] = ()
+
+    @property
+    def names(self) -> frozenset[str]:
+        return frozenset().union(self.pattern.names, *(p.names for p in self.calls))
 
 
 @dataclass(frozen=True)
 class Count:
-    """An expected number (parameters, FLOPs) for the model (path "") or one module."""
+    """An expected number (parameters, FLOPs) for the model (path "") or one module.
+
+    ``slack`` is half a unit of the last digit written (``145.031M``: 500), so that a
+    figure pasted from printed output holds to the precision it was printed with;
+    0 for whole numbers written in full.
+    """
 
     path: str
     value: float
     location: Location | None = None
+    slack: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -88,6 +113,7 @@ class ParamsExpectation:
     total: Count | None = None
     trainable: Count | None = None
     modules: tuple[Count, ...] = ()
+    tolerance: float | None = None  # a fraction of each expected count; None: to the written precision
 
 
 @dataclass(frozen=True)
@@ -96,7 +122,7 @@ class FlopsExpectation:
     case: Case
     total: Count | None = None
     modules: tuple[Count, ...] = ()
-    tolerance: float = 0.0
+    tolerance: float | None = None  # a fraction of each expected count; None: to the written precision
     location: Location | None = None
 
 
@@ -119,16 +145,39 @@ class Spec:
     weights: Path | None = None
     description: str | None = None
     locations: Mapping[str, Location] = field(default_factory=dict)  # top-level keys and model.factory
+    constraints: tuple[Constraint, ...] = ()
 
     def dim(self, name: str) -> Dim:
         return next(d for d in self.dims if d.name == name)
 
     def cases(self, overrides: Mapping[str, int] | None = None) -> list[Case]:
-        """Every combination of the dims' values, with ``overrides`` fixing some dims."""
+        """Every combination of the dims' values that meets the constraints, ``overrides`` fixing some dims.
+
+        When ``overrides`` leave no case that meets the constraints, UsageError says why.
+        """
         overrides = dict(overrides or {})
         choices = [(overrides[d.name],) if d.name in overrides else d.values for d in self.dims]
         names = [d.name for d in self.dims]
-        return [Case(tuple(zip(names, combo))) for combo in itertools.product(*choices)]
+        every = [Case(tuple(zip(names, combo))) for combo in itertools.product(*choices)]
+        kept = [case for case in every if not self.admits(case)]
+        if every and not kept and overrides:
+            shown = ", ".join(f"{n}={v}" for n, v in overrides.items())
+            raise UsageError(f"--case {shown}: no case meets the spec's constraints; at {every[0]}: {self.admits(every[0])}")
+        return kept
+
+    def admits(self, case: Case) -> str:
+        """Why ``case`` breaks a constraint (with where it is written); "" when it meets them all."""
+        if not self.constraints:
+            return ""
+        try:
+            env = self.env(case)
+            for constraint in self.constraints:
+                reason = constraint.why_not(env)
+                if reason:
+                    return f"{reason} (constraint at {constraint.location})" if constraint.location else reason
+        except ExprError as exc:
+            return f"the constraints have no value at {case}: {exc}"
+        return ""
 
     def env(self, case: Case) -> dict[str, Fraction]:
         """Dimension values of the case plus every ``define`` evaluated at it."""

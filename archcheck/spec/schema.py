@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Any, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 Scalar = Union[StrictInt, StrictStr]
-ShapeItem = Union[Scalar, list[Any], dict[str, Any]]
+ShapeItem = Union[Scalar, list[Any], dict[str, Any], None]  # None: ``null`` in a tuple output
+Quantity = Union[StrictInt, float, StrictStr]  # 64363101, 1.5e9, "64.36M"
 
 
 class _Strict(BaseModel):
@@ -27,6 +28,9 @@ class RawModel(_Strict):
 class RawInput(_Strict):
     shape: list[ShapeItem]
     dtype: Literal["float32", "float16", "bfloat16", "float64", "int64", "int32", "uint8", "bool"] = "float32"
+    keyword: StrictBool = False  # passed as forward(..., name=tensor) instead of by position
+    low: Optional[StrictInt] = None  # integer inputs: values drawn from [low, high)
+    high: Optional[StrictInt] = None
 
 
 class RawDim(_Strict):
@@ -36,17 +40,18 @@ class RawDim(_Strict):
 
 
 class RawParams(_Strict):
-    total: Optional[StrictInt] = None
-    trainable: Optional[StrictInt] = None
-    modules: dict[StrictStr, StrictInt] = Field(default_factory=dict)
+    total: Optional[Quantity] = None
+    trainable: Optional[Quantity] = None
+    modules: dict[StrictStr, Quantity] = Field(default_factory=dict)
+    tolerance: Optional[Quantity] = None  # default: to the precision the numbers are written with
 
 
 class RawFlops(_Strict):
     convention: Literal["macs", "flops", "darknet"] = "macs"
     case: dict[StrictStr, StrictInt] = Field(default_factory=dict)
-    total: Optional[Union[StrictInt, float, StrictStr]] = None
-    modules: dict[StrictStr, Union[StrictInt, float, StrictStr]] = Field(default_factory=dict)
-    tolerance: Union[StrictInt, float, StrictStr] = 0
+    total: Optional[Quantity] = None
+    modules: dict[StrictStr, Quantity] = Field(default_factory=dict)
+    tolerance: Optional[Quantity] = None  # default: to the precision the numbers are written with
 
 
 class RawParity(_Strict):
@@ -62,8 +67,10 @@ class RawSpec(_Strict):
     inputs: dict[StrictStr, Union[list[ShapeItem], RawInput]]
     dims: dict[StrictStr, RawDim] = Field(default_factory=dict)
     define: dict[StrictStr, Scalar] = Field(default_factory=dict)
-    modules: dict[StrictStr, dict[StrictStr, Union[list[ShapeItem], dict[StrictStr, Any]]]] = Field(default_factory=dict)
+    # ``{section: {path: shape}}`` or flat ``{path: shape}``, mixed; sorted out in load.py
+    modules: dict[StrictStr, Any] = Field(default_factory=dict)
     outputs: Optional[Union[list[ShapeItem], dict[StrictStr, Any]]] = None
+    constraints: list[StrictStr] = Field(default_factory=list)  # "(H/16)*(W/16) <= 256"
     params: Optional[RawParams] = None
     flops: Optional[RawFlops] = None
     devices: list[StrictStr] = Field(default_factory=lambda: ["meta", "cpu"])

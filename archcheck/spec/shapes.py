@@ -1,8 +1,11 @@
-"""Symbolic shapes: ``[B, 256, H/8, W/8]``, wildcards ``_`` and ``...``, and tuples of shapes.
+"""Symbolic shapes: ``[B, 256, H/8, W/8]``, wildcards ``_`` and ``...``, tuples and dicts of shapes.
 
 A ``ShapePattern`` is one tensor's shape; a ``TuplePattern`` is the shape of a
-tuple or list output, item by item. ``match`` compares a pattern with what a
-module really produced and returns a reason ("" when it holds), never a bool.
+tuple or list output, item by item; a ``DictPattern`` is a dict output, key by
+key (keys checked both ways). Inside a tuple or dict, ``NonePattern`` (``null``)
+is exactly None and ``AnyValue`` (``_``) is anything. ``match`` compares a
+pattern with what a module really produced and returns a reason ("" when it
+holds), never a bool.
 """
 
 from __future__ import annotations
@@ -83,7 +86,50 @@ class TuplePattern:
         return frozenset().union(*(i.names for i in self.items))
 
 
-Pattern = Union[ShapePattern, TuplePattern]
+@dataclass(frozen=True)
+class DictPattern:
+    """``{boxes: [B, 100, 4], scores: [B, 100]}``: a dict output with exactly these keys."""
+
+    items: tuple[tuple[str, Pattern], ...]
+    location: Location | None = None
+
+    def __str__(self) -> str:
+        return "{" + ", ".join(f"{k}: {p}" for k, p in self.items) + "}"
+
+    @property
+    def names(self) -> frozenset[str]:
+        return frozenset().union(*(p.names for _, p in self.items))
+
+
+@dataclass(frozen=True)
+class NonePattern:
+    """``null`` in a tuple or dict: exactly None (``nn.MultiheadAttention`` returns ``(out, None)``)."""
+
+    location: Location | None = None
+
+    def __str__(self) -> str:
+        return "null"
+
+    @property
+    def names(self) -> frozenset[str]:
+        return frozenset()
+
+
+@dataclass(frozen=True)
+class AnyValue:
+    """``_`` in a tuple or dict: any value at all, tensor or not."""
+
+    location: Location | None = None
+
+    def __str__(self) -> str:
+        return "_"
+
+    @property
+    def names(self) -> frozenset[str]:
+        return frozenset()
+
+
+Pattern = Union[ShapePattern, TuplePattern, DictPattern, NonePattern, AnyValue]
 
 
 @dataclass(frozen=True)
@@ -107,12 +153,27 @@ class OtherValue:
         return self.type_name
 
 
-Value = Union[TensorInfo, OtherValue, tuple["Value", ...]]
+@dataclass(frozen=True)
+class DictValue:
+    """A dict (or other mapping) output: its keys, in order, each with what was seen."""
+
+    items: tuple[tuple[str, Value], ...]
+
+    def keys(self) -> tuple[str, ...]:
+        return tuple(k for k, _ in self.items)
+
+    def __str__(self) -> str:
+        return format_value(self)
+
+
+Value = Union[TensorInfo, OtherValue, DictValue, tuple["Value", ...]]
 
 
 def format_value(value: Value) -> str:
     if isinstance(value, tuple):
         return "[" + ", ".join(format_value(v) for v in value) + "]"
+    if isinstance(value, DictValue):
+        return "{" + ", ".join(f"{k}: {format_value(v)}" for k, v in value.items) + "}"
     return str(value)
 
 
@@ -125,6 +186,10 @@ def expected_text(pattern: Pattern, env: Mapping[str, Fraction | int]) -> str:
 def _concrete_text(pattern: Pattern, env: Mapping[str, Fraction | int]) -> str:
     if isinstance(pattern, TuplePattern):
         return "[" + ", ".join(_concrete_text(i, env) for i in pattern.items) + "]"
+    if isinstance(pattern, DictPattern):
+        return "{" + ", ".join(f"{k}: {_concrete_text(p, env)}" for k, p in pattern.items) + "}"
+    if isinstance(pattern, (NonePattern, AnyValue)):
+        return str(pattern)
     values = []
     for dim in pattern.dims:
         if isinstance(dim, Expr):
@@ -142,6 +207,10 @@ def match(pattern: Pattern, actual: Value, env: Mapping[str, Fraction | int]) ->
 
     Raises ExprError when the pattern itself has no value at this case (``H/8`` at H=415).
     """
+    if isinstance(pattern, AnyValue):
+        return ""
+    if isinstance(pattern, NonePattern):
+        return "" if actual == OtherValue("NoneType") else f"expected None, got {format_value(actual)}"
     if isinstance(pattern, TuplePattern):
         if not isinstance(actual, tuple):
             return f"expected a tuple of {len(pattern.items)} tensors, got {format_value(actual)}"
@@ -152,9 +221,31 @@ def match(pattern: Pattern, actual: Value, env: Mapping[str, Fraction | int]) ->
             if reason:
                 return f"output {index}: {reason}"
         return ""
+    if isinstance(pattern, DictPattern):
+        return _match_dict(pattern, actual, env)
     if not isinstance(actual, TensorInfo):
         return f"expected a tensor, got {format_value(actual)}"
     return _match_dims(pattern.dims, actual.shape, env)
+
+
+def _match_dict(pattern: DictPattern, actual: Value, env: Mapping[str, Fraction | int]) -> str:
+    wanted = [k for k, _ in pattern.items]
+    if not isinstance(actual, DictValue):
+        return f"expected a dict with keys {', '.join(wanted)}, got {format_value(actual)}"
+    seen = dict(actual.items)
+    reasons = []
+    missing = [k for k in wanted if k not in seen]
+    extra = [k for k in seen if k not in wanted]
+    if missing:
+        reasons.append(f"missing key{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
+    if extra:
+        reasons.append(f"unexpected key{'s' if len(extra) > 1 else ''} {', '.join(extra)}")
+    for key, item in pattern.items:
+        if key in seen:
+            reason = match(item, seen[key], env)
+            if reason:
+                reasons.append(f"output {key!r}: {reason}")
+    return "; ".join(reasons)
 
 
 def _match_dims(dims: tuple[DimPattern, ...], shape: tuple[int, ...], env: Mapping[str, Fraction | int]) -> str:
