@@ -17,9 +17,9 @@ if TYPE_CHECKING:
     from archcheck.counting import CountReport, count
     from archcheck.fuzz import FuzzReport, fuzz
     from archcheck.graph import Drawing, draw
+    from archcheck.pipeline import verify
     from archcheck.resolutions import ResolutionsReport, resolutions
     from archcheck.runners import DeviceOptions
-    from archcheck.pipeline import verify
 
 __all__ = [
     "ArchcheckError",

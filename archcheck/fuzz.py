@@ -28,7 +28,6 @@ from archcheck.observe.trace import Observation, observer
 from archcheck.results import CheckResult
 from archcheck.runners.records import DeviceRun
 from archcheck.spec import Case, Spec, load_spec
-from archcheck.spec.domain import domain_text
 from archcheck.spec.expr import ExprError
 from archcheck.strategies import cases
 

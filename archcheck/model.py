@@ -7,57 +7,16 @@ model (seeded weights), which every other device gets a copy of.
 from __future__ import annotations
 
 import copy
-import importlib
 import inspect
-import sys
+from contextlib import nullcontext
 from functools import cached_property
-from contextlib import contextmanager, nullcontext
-from pathlib import Path
-from typing import Callable, Iterator
 
 import torch
 from torch import nn
 
 from archcheck.errors import Diagnostic, ModelError, SpecError, did_you_mean
+from archcheck.factory import check_is_module, import_factory
 from archcheck.spec import Spec
-
-
-@contextmanager
-def importable_from(*folders: Path) -> Iterator[None]:
-    """Let ``import`` find modules in ``folders`` (the spec's folder, the working directory), as ``python -m`` would."""
-    added = [str(f.resolve()) for f in folders if str(f.resolve()) not in sys.path]
-    sys.path.extend(added)
-    try:
-        yield
-    finally:
-        for folder in added:
-            sys.path.remove(folder)
-
-
-def import_factory(spec: Spec) -> Callable[..., nn.Module]:
-    """``package.module:callable`` -> the callable, with a clear error when it is not there.
-
-    Modules are looked up on sys.path, then beside the spec file, then in the working directory.
-    """
-    where = spec.locations.get("model.factory")
-    module_name, _, attribute = spec.factory.partition(":")
-    try:
-        with importable_from(spec.path.parent, Path.cwd()):
-            module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        raise ModelError(Diagnostic(f"cannot import {module_name!r} for model.factory: {exc}", where)) from None
-    except Exception as exc:  # the user's module raised while importing
-        raise ModelError(Diagnostic(f"importing {module_name!r} failed: {type(exc).__name__}: {exc}", where)) from None
-    target: object = module
-    for part in attribute.split("."):
-        if not hasattr(target, part):
-            names = [n for n in dir(module) if not n.startswith("_") and callable(getattr(module, n))]
-            hint = did_you_mean(part, names)
-            raise ModelError(Diagnostic(f"module {module_name!r} has no attribute {part!r}{hint}", where))
-        target = getattr(target, part)
-    if not callable(target):
-        raise ModelError(Diagnostic(f"{spec.factory} is not callable", where))
-    return target  # type: ignore[return-value]
 
 
 def build(spec: Spec, device: str | torch.device = "cpu", seed: int = 0) -> nn.Module:
@@ -80,8 +39,7 @@ def build(spec: Spec, device: str | torch.device = "cpu", seed: int = 0) -> nn.M
             model = factory(**spec.kwargs)
     except Exception as exc:
         raise ModelError(Diagnostic(f"building the model with {spec.factory}(**{dict(spec.kwargs)}) failed: {type(exc).__name__}: {exc}", where)) from None
-    if not isinstance(model, nn.Module):
-        raise ModelError(Diagnostic(f"{spec.factory} returned {type(model).__name__}, not a torch.nn.Module", spec.locations.get("model.factory")))
+    model = check_is_module(model, spec)
     if spec.weights is not None and str(device) != "meta":
         load_weights(model, spec)
     return model.eval()

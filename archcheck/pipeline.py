@@ -25,6 +25,7 @@ from archcheck.results import Report
 from archcheck.runners import DeviceOptions, DeviceRun, Runner, runners_for
 from archcheck.spec import Spec, load_spec
 from archcheck.spec.domain import resolve_cases
+from archcheck.spec.limits import MAX_CASES
 
 
 def verify(
@@ -36,6 +37,7 @@ def verify(
     options: DeviceOptions | None = None,
     select: Iterable[str] | None = None,
     ignore: Iterable[str] = (),
+    max_cases: int = MAX_CASES,
     *,
     builds: Builds | None = None,
 ) -> Report:
@@ -45,12 +47,13 @@ def verify(
     ``require`` turns a device this machine lacks into a failure instead of a skip.
     ``options``: TF32, cudnn.benchmark, DDP processes and timeout (``DeviceOptions``).
     ``select``/``ignore``: rule ids to run or leave out (``archcheck.checks.RULES``).
+    ``max_cases``: the most cases a run may make (the dims' values multiply).
     ``builds``: the models already built for this spec (``draw`` shares its meta model).
     """
     started = time.perf_counter()
     spec = spec if isinstance(spec, Spec) else load_spec(spec)
     rules = resolve_rules(select, ignore)
-    cases = resolve_cases(spec, case)
+    cases = resolve_cases(spec, case, max_cases)
     runners = runners_for(list(devices or spec.devices), options)
     builds = builds or Builds(spec)
     check_module_paths(spec, builds.meta)

@@ -4,12 +4,12 @@ from pathlib import Path
 
 import pytest
 import torch
+from count_toys import SMALL_CSP_SPEC
 from torch import nn
 
 import archcheck
 from archcheck.counting import CONVENTIONS, Tally, count_model
 from archcheck.errors import ModelError, UsageError
-from count_toys import SMALL_CSP_SPEC
 
 ROOT = Path(__file__).resolve().parents[1]
 YOLOV4 = ROOT / "specs" / "yolov4.yaml"

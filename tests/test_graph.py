@@ -6,9 +6,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from archcheck.inputs import make_inputs
 from archcheck.errors import UsageError
 from archcheck.graph import DotMissing, capture, draw, folding
+from archcheck.inputs import make_inputs
 from archcheck.model import build
 from archcheck.spec import load_spec
 from archcheck.zoo.cspdarknet import CSPDarknet53

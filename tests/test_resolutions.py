@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+from sizes import SKIP_CONCAT_SPEC
+
 from archcheck.cli import main
 from archcheck.resolutions import resolutions, size_set
-from sizes import SKIP_CONCAT_SPEC
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -98,7 +99,7 @@ def test_cli_text_and_json(write_spec, capsys) -> None:
     assert main(["resolutions", str(spec), "--dim", "H", "--range", "1:12"]) == 0
     out = capsys.readouterr().out
     assert "  accepted:  every multiple of 4 from 4  [3 sizes]\n" in out
-    assert f"H in 1..12 (B=1, W=8 held; 12 meta runs, one per size)" in out
+    assert "H in 1..12 (B=1, W=8 held; 12 meta runs, one per size)" in out
     assert main(["resolutions", str(spec), "--range", "1:12", "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["dims"][0]["accepted"] | {"sizes": None} == {"period": 4, "residues": [0], "minimum": 4, "maximum": None, "count": 3, "sizes": None, "text": "every multiple of 4 from 4"}
@@ -110,7 +111,7 @@ def test_cli_text_and_json(write_spec, capsys) -> None:
         (["--range", "10:5"], "archcheck: error: --range takes LO:HI with 1 <= LO <= HI, e.g. 1:1024; got '10:5'\n"),
         (["--range", "a:b"], "archcheck: error: --range takes LO:HI with 1 <= LO <= HI, e.g. 1:1024; got 'a:b'\n"),
         (["--dim", "h"], "archcheck: error: --dim h is not a dim of skip; the spec's dims are B, H, W\n"),
-        (["--dim", "B", "--jobs", "0"], "archcheck: error: --jobs must be at least 1, got 0\n"),
+        (["--dim", "B", "--jobs", "0"], "archcheck: error: --jobs must be between 1 and 64, got 0\n"),
     ],
 )
 def test_cli_bad_input_exits_2(write_spec, capsys, args: list[str], message: str) -> None:

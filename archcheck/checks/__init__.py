@@ -11,7 +11,17 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Iterable, Iterator
 
-from archcheck.checks import crash, dataparallel, ddp, devices, domain, flops, params, parity, shapes
+from archcheck.checks import (
+    crash,
+    dataparallel,
+    ddp,
+    devices,
+    domain,
+    flops,
+    params,
+    parity,
+    shapes,
+)
 from archcheck.checks.evidence import Evidence, ObservationContext
 from archcheck.errors import UsageError, did_you_mean
 from archcheck.results import Result

@@ -9,10 +9,20 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from archcheck.errors import UsageError
+from archcheck.factory import factory_source
 from archcheck.report import FORMATS
+from archcheck.safe_write import check_output, write_atomic, write_stdout
+from archcheck.spec import Spec
+from archcheck.spec.limits import MAX_CASES
 
 
 def parse_case(text: str | None) -> dict[str, int] | None:
@@ -48,15 +58,24 @@ def add_case_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--case", help="fix dims, e.g. H=608,W=608 (others take the spec's values)")
 
 
-def write_output(text: str, output: Path | None) -> None:
+def add_max_cases_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--max-cases", type=int, default=MAX_CASES, metavar="N", help=f"the most cases a run may make (default {MAX_CASES:,})")
+
+
+def check_output_path(output: Path | None, spec: Spec) -> None:
+    """Before the run: ``-o`` must not name an input (the spec, the factory's module, the weights) and must be writable."""
     if output is None:
-        sys.stdout.write(text)
         return
-    try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
+    inputs = {spec.path: "the spec", factory_source(spec): "the factory's module", spec.weights: "the weights"}
+    check_output(output, {path: label for path, label in inputs.items() if path is not None})
+
+
+def write_output(text: str, output: Path | None) -> None:
+    """To stdout, or to ``output`` whole or not at all (a temporary file renamed over it)."""
+    if output is None:
+        write_stdout(text)
+    else:
+        write_atomic(output, text)
 
 
 def add_format_argument(parser: argparse.ArgumentParser, formats: tuple[str, ...] = FORMATS) -> None:

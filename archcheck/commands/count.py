@@ -8,14 +8,22 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-from archcheck.commands.common import add_case_argument, add_format_argument, add_spec_argument, parse_case, write_output
+from archcheck.commands.common import (
+    add_case_argument,
+    add_format_argument,
+    add_max_cases_argument,
+    add_spec_argument,
+    check_output_path,
+    parse_case,
+    write_output,
+)
 from archcheck.counting import CONVENTIONS, count
 from archcheck.counting.engines import ENGINES
 from archcheck.counting.render import render_json, render_text, uncounted_lines
 from archcheck.errors import UsageError
 from archcheck.report.count_markdown import render_count_markdown
+from archcheck.spec import load_spec
 
 
 def add_parser(subparsers: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
@@ -26,6 +34,7 @@ def add_parser(subparsers: argparse._SubParsersAction, parents: list[argparse.Ar
     parser.add_argument("--engine", default="torch", help="torch (ours, meta device), fvcore, torchinfo, or all (side by side, real CPU forward for the peers)")
     parser.add_argument("--depth", type=int, default=1, help="show modules down to this depth (0: the model only; default 1)")
     add_format_argument(parser, ("text", "json", "markdown"))
+    add_max_cases_argument(parser)
     parser.add_argument("--strict", action="store_true", help="exit 1 when an op has no cost formula")
     parser.set_defaults(run=run)
 
@@ -34,7 +43,9 @@ def run(args: argparse.Namespace) -> int:
     if args.depth < 0:
         raise UsageError(f"--depth {args.depth} must be >= 0")
     engines = {"torch": (), "all": ENGINES}.get(args.engine, (args.engine,))
-    report = count(args.spec, case=parse_case(args.case), convention=args.convention, engines=engines)
+    spec = load_spec(args.spec)
+    check_output_path(args.output, spec)
+    report = count(spec, case=parse_case(args.case), convention=args.convention, engines=engines, max_cases=args.max_cases)
     if args.format == "json":
         text = render_json(report)
     elif args.format == "markdown":

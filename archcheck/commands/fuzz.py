@@ -5,9 +5,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from archcheck.report import CI_FORMATS, render_results
-from archcheck.commands.common import add_format_argument, add_spec_argument, progress_bar, write_output
+from archcheck.commands.common import (
+    add_format_argument,
+    add_spec_argument,
+    check_output_path,
+    progress_bar,
+    write_output,
+)
 from archcheck.fuzz import FuzzReport, fuzz
+from archcheck.report import CI_FORMATS, render_results
 from archcheck.report.fuzz import render_fuzz_json, render_fuzz_text
 from archcheck.spec import load_spec
 
@@ -24,6 +30,7 @@ def add_parser(subparsers: argparse._SubParsersAction, parents: list[argparse.Ar
 
 def run(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
+    check_output_path(args.output, spec)
     with progress_bar(args.examples, f"fuzz {spec.name}") as advance:
         report = fuzz(spec, examples=args.examples, seed=args.seed, progress=advance, database=args.database)
     write_output(render(report, args.format), args.output)

@@ -5,8 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from archcheck.commands.common import add_case_argument, add_spec_argument, parse_case
+from archcheck.commands.common import (
+    add_case_argument,
+    add_spec_argument,
+    check_output_path,
+    parse_case,
+)
 from archcheck.graph import draw
+from archcheck.spec import load_spec
 
 
 def add_parser(subparsers: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
@@ -22,6 +28,8 @@ def add_parser(subparsers: argparse._SubParsersAction, parents: list[argparse.Ar
 
 def run(args: argparse.Namespace) -> int:
     output = args.output or Path(args.spec.stem + ".svg")
-    drawing = draw(args.spec, output, depth=args.depth, case=parse_case(args.case), params=args.params, flops=args.flops)
+    spec = load_spec(args.spec)
+    check_output_path(output, spec)
+    drawing = draw(spec, output, depth=args.depth, case=parse_case(args.case), params=args.params, flops=args.flops)
     print(drawing)
     return 1 if drawing.failed or drawing.crash else 0

@@ -3,14 +3,30 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from archcheck.report import CI_FORMATS, render_results
-from archcheck.commands.common import add_format_argument, add_spec_argument, progress_bar, write_output
+from archcheck.commands.common import (
+    add_format_argument,
+    add_max_cases_argument,
+    add_spec_argument,
+    check_output_path,
+    progress_bar,
+    write_output,
+)
 from archcheck.errors import UsageError
-from archcheck.report.resolutions import render_resolutions_json, render_resolutions_text
-from archcheck.resolutions import DEFAULT_RANGE, ResolutionsReport, resolutions, resolve_dims
+from archcheck.report import CI_FORMATS, render_results
+from archcheck.report.resolutions import (
+    render_resolutions_json,
+    render_resolutions_text,
+)
+from archcheck.resolutions import (
+    DEFAULT_RANGE,
+    ResolutionsReport,
+    resolutions,
+    resolve_dims,
+)
 from archcheck.spec import load_spec
+
+MAX_JOBS = 64  # worker processes on one machine
 
 
 def add_parser(subparsers: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
@@ -20,6 +36,7 @@ def add_parser(subparsers: argparse._SubParsersAction, parents: list[argparse.Ar
     parser.add_argument("--range", dest="span", help="sizes to run, LO:HI (default 1:1024)")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
     add_format_argument(parser)
+    add_max_cases_argument(parser)
     parser.set_defaults(run=run)
 
 
@@ -38,9 +55,13 @@ def parse_span(text: str | None) -> tuple[int, int]:
 
 def run(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
+    check_output_path(args.output, spec)
     span = parse_span(args.span)
-    if args.jobs < 1:
-        raise UsageError(f"--jobs must be at least 1, got {args.jobs}")
+    if not 1 <= args.jobs <= MAX_JOBS:
+        raise UsageError(f"--jobs must be between 1 and {MAX_JOBS}, got {args.jobs}")
+    sizes = span[1] - span[0] + 1
+    if sizes > args.max_cases:
+        raise UsageError(f"--range {span[0]}:{span[1]} is {sizes:,} sizes; the limit is {args.max_cases:,}: sweep a smaller range or raise it with --max-cases")
     names = resolve_dims(spec, args.dim)
     with progress_bar(len(names) * (span[1] - span[0] + 1), f"resolutions {spec.name}") as advance:
         report = resolutions(spec, names, span, progress=advance, jobs=args.jobs)

@@ -6,16 +6,27 @@ import argparse
 import os
 from pathlib import Path
 
-from archcheck.report import CI_FORMATS, render_results
-from archcheck.commands.common import add_case_argument, add_format_argument, add_spec_argument, parse_case, parse_devices, parse_list, progress_bar, write_output
+from archcheck.commands.common import (
+    add_case_argument,
+    add_format_argument,
+    add_max_cases_argument,
+    add_spec_argument,
+    check_output_path,
+    parse_case,
+    parse_devices,
+    parse_list,
+    progress_bar,
+    write_output,
+)
 from archcheck.graph import draw, output_format
+from archcheck.pipeline import verify
+from archcheck.report import CI_FORMATS, render_results
 from archcheck.report.json import render_json
 from archcheck.report.text import render_text
 from archcheck.results import Report
 from archcheck.runners import DeviceOptions
 from archcheck.spec import load_spec
 from archcheck.spec.domain import resolve_cases
-from archcheck.pipeline import verify
 
 
 def add_parser(subparsers: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
@@ -24,6 +35,7 @@ def add_parser(subparsers: argparse._SubParsersAction, parents: list[argparse.Ar
     parser.add_argument("--devices", help="comma-separated: meta, cpu, cuda (each GPU), cuda:N, dp (DataParallel), ddp (DistributedDataParallel; ddp:gloo, ddp:nccl) (default: the spec's devices)")
     add_case_argument(parser)
     add_format_argument(parser)
+    add_max_cases_argument(parser)
     parser.add_argument("--require", action="store_true", help="a device this machine lacks is a failure, not a skip")
     parser.add_argument("--select", help="run only these rule ids, comma-separated (e.g. shape,output,params)")
     parser.add_argument("--ignore", help="leave out these rule ids, comma-separated (e.g. ddp-batchnorm)")
@@ -48,12 +60,14 @@ def run(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
     case = parse_case(args.case)
     devices = parse_devices(args.devices) or list(spec.devices)
+    check_output_path(args.output, spec)
     if args.graph:
         output_format(args.graph)  # a wrong suffix fails before the checks run
-    total = len(resolve_cases(spec, case)) * len(devices)
+        check_output_path(args.graph, spec)
+    total = len(resolve_cases(spec, case, args.max_cases)) * len(devices)
     options = DeviceOptions(allow_tf32=args.allow_tf32, cudnn_benchmark=args.cudnn_benchmark, world_size=args.world_size, timeout=args.timeout)
     with progress_bar(total, f"verify {spec.name}") as advance:
-        report = verify(spec, devices=devices, case=case, require=args.require, progress=advance, options=options, select=parse_list(args.select), ignore=parse_list(args.ignore) or ())
+        report = verify(spec, devices=devices, case=case, require=args.require, progress=advance, options=options, select=parse_list(args.select), ignore=parse_list(args.ignore) or (), max_cases=args.max_cases)
     text = render(report, args.format, color=args.output is None and args.color)
     if os.environ.get("RANK", "0") == "0":  # under torchrun every rank has the report: rank 0 writes it
         write_output(text, args.output)

@@ -2,7 +2,15 @@
 
 from archcheck.counting.api import count
 from archcheck.counting.counter import count_model, parameter_stats
-from archcheck.counting.records import CONVENTIONS, CaseCount, Convention, CountReport, ModuleCount, ParamStats, Tally
+from archcheck.counting.records import (
+    CONVENTIONS,
+    CaseCount,
+    Convention,
+    CountReport,
+    ModuleCount,
+    ParamStats,
+    Tally,
+)
 
 __all__ = [
     "CONVENTIONS",

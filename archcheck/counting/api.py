@@ -14,6 +14,7 @@ from archcheck.inputs import make_inputs
 from archcheck.model import build
 from archcheck.spec import Spec, load_spec
 from archcheck.spec.domain import resolve_cases
+from archcheck.spec.limits import MAX_CASES
 
 
 def count(
@@ -21,6 +22,7 @@ def count(
     case: Mapping[str, int] | None = None,
     convention: str | None = None,
     engines: Sequence[str] = (),
+    max_cases: int = MAX_CASES,
 ) -> CountReport:
     """Count parameters and compute of a spec's network at each case (``case`` fixes dims).
 
@@ -36,7 +38,7 @@ def count(
     for engine in engines:
         if engine not in ENGINES:
             raise UsageError(f"unknown engine {engine!r}; expected one of: torch, {', '.join(ENGINES)}, all")
-    cases = resolve_cases(spec, case)
+    cases = resolve_cases(spec, case, max_cases)
     model = build(spec, "meta")
     counted = tuple(count_model(model, make_inputs(spec, each, "meta"), each) for each in cases)
     peers: list[EngineCount] = []
@@ -45,5 +47,7 @@ def count(
         for ours in counted:
             assert ours.case is not None
             inputs = make_inputs(spec, ours.case, "cpu")
-            peers.extend(run_engine(engine, cpu_model, inputs, ours, ours.case) for engine in engines)
+            if inputs.kwargs:
+                raise UsageError(f"--engine {', '.join(engines)}: the peer engines take positional inputs only, and {spec.name} declares keyword inputs ({', '.join(inputs.kwargs)})")
+            peers.extend(run_engine(engine, cpu_model, inputs.args, ours, ours.case) for engine in engines)
     return CountReport(spec.name, spec.path, CONVENTIONS[name], counted, tuple(peers), time.perf_counter() - started)

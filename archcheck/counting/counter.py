@@ -16,8 +16,17 @@ from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from archcheck.counting.ops import OpCost, cost
-from archcheck.counting.records import CaseCount, KindTotal, ModuleCount, OpUse, ParamStats, Tally, Uncounted
+from archcheck.counting.records import (
+    CaseCount,
+    KindTotal,
+    ModuleCount,
+    OpUse,
+    ParamStats,
+    Tally,
+    Uncounted,
+)
 from archcheck.errors import ModelError
+from archcheck.inputs import Inputs, call
 from archcheck.spec import Case
 
 
@@ -78,8 +87,8 @@ def parameter_stats(module: nn.Module) -> ParamStats:
     )
 
 
-def count_model(model: nn.Module, inputs: Iterable[torch.Tensor], case: Case | None = None) -> CaseCount:
-    """Run ``model(*inputs)`` once without gradients and count parameters and compute per module."""
+def count_model(model: nn.Module, inputs: Inputs | Iterable[torch.Tensor], case: Case | None = None) -> CaseCount:
+    """Run ``model(*inputs)`` (args and kwargs of ``Inputs``) once without gradients and count parameters and compute per module."""
     names = {module: name for name, module in model.named_modules()}
     stack: list[str] = []
     calls: Counter[str] = Counter()
@@ -99,7 +108,7 @@ def count_model(model: nn.Module, inputs: Iterable[torch.Tensor], case: Case | N
             handles.append(module.register_forward_hook(after))
         with torch.no_grad(), mode:
             try:
-                model(*inputs)
+                call(model, inputs)
             except Exception as exc:
                 where = f" in {stack[-1] or 'the model'}" if stack else ""
                 raise ModelError(f"cannot count: the forward pass crashed{where}{_at(case)}: {type(exc).__name__}: {exc}") from None

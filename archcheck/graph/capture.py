@@ -11,13 +11,14 @@ Hooks come from ``observe.hooks.watch`` (removed, train/eval flags restored); th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator, Literal
+from typing import Any, Callable, Iterable, Iterator, Literal, Mapping
 
 import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from archcheck.errors import first_line
+from archcheck.inputs import Inputs, call
 from archcheck.observe.hooks import watch
 from archcheck.observe.tree import tensors_in as _tensors
 
@@ -89,20 +90,22 @@ def folding(model: nn.Module, depth: int | None, spec_paths: Iterable[str] = ())
     return Folding(frozenset(opened | {""}), frozenset(hidden))
 
 
-def capture(model: nn.Module, inputs: dict[str, torch.Tensor], fold: Folding) -> Dataflow:
-    """Run ``model(*inputs.values())`` once without gradients and record the folded data flow.
+def capture(model: nn.Module, inputs: Inputs | Mapping[str, torch.Tensor], fold: Folding) -> Dataflow:
+    """Run ``model(*inputs.args, **inputs.kwargs)`` once without gradients and record the folded data flow.
 
     A forward pass that raises is not an error here: the data flow up to the crash is returned,
     with the reason in ``crash``.
     """
+    if not isinstance(inputs, Inputs):  # {name: tensor}, passed by position
+        inputs = Inputs(tuple(inputs.values()), {}, tuple(inputs))
     recorder = _Recorder(model, fold)
     crash = ""
     with watch(model, recorder.before, recorder.after, always_call=True):
-        for name, tensor in inputs.items():
+        for name, tensor in inputs.named().items():
             recorder.add_node(Node(f"(input {name})", "input", name), produced=[tensor])
         with torch.no_grad(), recorder:
             try:
-                output = model(*inputs.values())
+                output = call(model, inputs)
             except Exception as exc:
                 output = None
                 crash = first_line(exc)

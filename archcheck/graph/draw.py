@@ -14,10 +14,10 @@ from archcheck.graph.layout import Annotations, to_digraph
 from archcheck.graph.render import output_format, render
 from archcheck.inputs import make_inputs
 from archcheck.model import Builds, check_module_paths
+from archcheck.pipeline import verify
 from archcheck.results import CheckResult
 from archcheck.spec import Case, Spec, load_spec
 from archcheck.spec.domain import resolve_cases
-from archcheck.pipeline import verify
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ def draw(
     if results is None:
         results = verify(spec, devices=["meta"], case=at.as_dict(), builds=builds).results
     fold = folding(model, depth, spec.module_paths)
-    inputs = dict(zip((i.name for i in spec.inputs), make_inputs(spec, at, "meta")))
+    inputs = make_inputs(spec, at, "meta")
     flow = capture(model, inputs, fold)
     modules = dict(model.named_modules())
     counts_for = [n.id for n in flow.nodes if n.kind == "module"]
@@ -79,7 +79,7 @@ def draw(
     compute, unit = None, "FLOPs"
     if flops is not None:
         convention = CONVENTIONS[flops]
-        counted = count_model(model, inputs.values(), at)
+        counted = count_model(model, inputs, at)
         compute = {m.path: convention.of(m.compute) for m in counted.modules if m.path in counts_for}
         unit = convention.label("")
     notes = Annotations(

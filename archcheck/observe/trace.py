@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from archcheck.errors import first_line
+from archcheck.inputs import Inputs, call
 from archcheck.observe.hooks import watch
 from archcheck.observe.tree import to_cpu
 from archcheck.spec.shapes import DictValue, OtherValue, TensorInfo, Value, format_value
@@ -67,7 +68,7 @@ def summarize(value: Any) -> Value:
     return OtherValue(type(value).__name__)
 
 
-def observe(model: nn.Module, inputs: Iterable[torch.Tensor], keep_tensors: bool = False) -> Observation:
+def observe(model: nn.Module, inputs: Inputs | Iterable[torch.Tensor], keep_tensors: bool = False) -> Observation:
     """Run ``model(*inputs)`` without gradients and record every module call."""
     with observer(model) as run:
         return run(inputs, keep_tensors)
@@ -86,12 +87,12 @@ def observer(model: nn.Module) -> Iterator[Callable[..., Observation]]:
         _, _, seen_inputs = running.pop()
         calls[path].append(Call(seen_inputs, summarize(output)))
 
-    def run(inputs: Iterable[torch.Tensor], keep_tensors: bool = False) -> Observation:
+    def run(inputs: Inputs | Iterable[torch.Tensor], keep_tensors: bool = False) -> Observation:
         running.clear()
         calls.clear()
         with torch.no_grad():
             try:
-                result = model(*inputs)
+                result = call(model, inputs)
             except Exception as exc:  # a crash is an observation, not an error of ours
                 name, module, seen_inputs = running[-1] if running else ("", model, ())
                 crash = Crash(name, type(module).__name__, seen_inputs, first_line(exc), _model_line(exc))

@@ -21,7 +21,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from archcheck.errors import ArchcheckError, first_line
-from archcheck.inputs import make_inputs
+from archcheck.inputs import call, make_inputs
 from archcheck.model import build
 from archcheck.observe.hooks import preserved
 from archcheck.observe.keep import freeze_tensors, keep_outputs
@@ -97,12 +97,12 @@ def training_step(wrapped: DistributedDataParallel, model: nn.Module, spec: Spec
     inputs = make_inputs(spec, case, device)
     rows = inputs[0].shape[0] if inputs and inputs[0].dim() else 0
     if rows >= world_size:  # each rank its own rows, as a DistributedSampler would give them
-        inputs = tuple(t.tensor_split(world_size)[rank] for t in inputs)
+        inputs = inputs.split(world_size, rank)
     error = ""
     with preserved(model):
         try:
             model.train()
-            output = wrapped(*inputs)
+            output = call(wrapped, inputs)
             loss = sum(t.float().mean() for t in tensors_in(output) if t.is_floating_point())
             if not isinstance(loss, torch.Tensor):
                 raise TypeError("the model returned no floating-point tensor to take a loss from")

@@ -14,13 +14,17 @@ import torch
 from torch import nn
 
 from archcheck.errors import first_line
-from archcheck.inputs import make_inputs
+from archcheck.inputs import Inputs, call, make_inputs
 from archcheck.model import Builds
 from archcheck.observe.hooks import watch
 from archcheck.observe.keep import OUTPUT, keep_outputs
 from archcheck.observe.trace import Call, Crash, Observation, summarize
 from archcheck.observe.tree import tensors_in, to_cpu
-from archcheck.runners.base import DeviceOptions, cuda_unavailable, numerics, strip_module_prefix
+from archcheck.runners.base import (
+    DeviceOptions,
+    cuda_unavailable,
+    numerics,
+)
 from archcheck.runners.records import DeviceRun, ReplicaCase
 from archcheck.spec import Case, Spec
 from archcheck.spec.expr import Expr
@@ -68,7 +72,7 @@ class ReplicaRun:
     kept: Mapping[int, Mapping[str, list[Any]]]  # GPU -> module path -> each call's output
 
 
-def observe_replicas(wrapped: nn.DataParallel, inputs: tuple[torch.Tensor, ...], keep: Sequence[str], gpu_now: Callable[[], int] = torch.cuda.current_device) -> ReplicaRun:
+def observe_replicas(wrapped: nn.DataParallel, inputs: Inputs | tuple[torch.Tensor, ...], keep: Sequence[str], gpu_now: Callable[[], int] = torch.cuda.current_device) -> ReplicaRun:
     """Run a real nn.DataParallel forward and record each replica's module calls.
 
     trace.observe cannot: replicas are new module objects, called from threads.
@@ -92,7 +96,7 @@ def observe_replicas(wrapped: nn.DataParallel, inputs: tuple[torch.Tensor, ...],
     devices: tuple[str, ...] = ()
     with watch(model, before, after), keep_outputs(model, keep, key=gpu_now) as kept, torch.no_grad():
         try:
-            output = wrapped(*inputs)
+            output = call(wrapped, inputs)
             gathered = Observation(summarize(output), {}, None, to_cpu(output))
             devices = tuple(sorted({str(t.device) for t in tensors_in(output)}))
         except Exception as exc:  # a crash is an observation: the replica that raised is not known
@@ -152,7 +156,7 @@ class DataParallelRunner:
             for case in cases:
                 inputs = make_inputs(spec, case, f"cuda:{gpus[0]}")
                 seen = observe_replicas(wrapped, inputs, spec.module_paths)
-                rows = inputs[0].shape[0] if inputs and inputs[0].dim() else 0
+                rows = inputs[0].shape[0] if len(inputs) and inputs[0].dim() else 0
                 facts.append(ReplicaCase(case, len(gpus), tuple(dp_split(rows, len(gpus))), replace(seen.gathered, tensors=None), seen.output_devices))
                 progress()
                 if seen.gathered.crash is not None:  # the crash check reports it; which replica raised is not known

@@ -11,16 +11,21 @@ from typing import Mapping
 
 from archcheck.errors import UsageError, did_you_mean
 from archcheck.spec.expr import ExprError
+from archcheck.spec.limits import MAX_CASES, check_spec_cases
 from archcheck.spec.records import Case, Dim, Spec
 
 
-def resolve_cases(spec: Spec, overrides: Mapping[str, int] | None = None) -> list[Case]:
-    """The spec's cases, with ``overrides`` fixing dims; a dim the spec lacks, or inputs with no shape, is a usage error."""
+def resolve_cases(spec: Spec, overrides: Mapping[str, int] | None = None, max_cases: int = MAX_CASES) -> list[Case]:
+    """The spec's cases, with ``overrides`` fixing dims; a dim the spec lacks, or inputs with no shape, is a usage error.
+
+    The cases are counted before they are made: more than ``max_cases`` is an error.
+    """
     names = [d.name for d in spec.dims]
     for name in overrides or {}:
         if name not in names:
             hint = did_you_mean(name, names) or f"; the spec's dims are {', '.join(names)}"
             raise UsageError(f"--case names {name}, which is not a dim of {spec.name}{hint}")
+    check_spec_cases(spec, overrides, max_cases)
     cases = spec.cases(overrides)
     for each in cases:
         try:

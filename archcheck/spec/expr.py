@@ -19,7 +19,12 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Callable, Mapping
 
-from archcheck.spec.limits import MAX_EXPR_BITS, MAX_EXPR_CHARS, MAX_EXPR_NODES, shown_number
+from archcheck.spec.limits import (
+    MAX_EXPR_BITS,
+    MAX_EXPR_CHARS,
+    MAX_EXPR_NODES,
+    shown_number,
+)
 
 ALLOWED = "integers, dimension names, + - * / // %, parentheses, ceil, floor, min and max"
 

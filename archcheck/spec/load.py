@@ -41,8 +41,6 @@ from archcheck.spec.shapes import (
     ShapePattern,
     TuplePattern,
 )
-from archcheck.spec.yamlpos import PositionedDocument, load_yaml
-from archcheck.spec.shapes import AnyDims, AnySize, DimPattern, Pattern, ShapePattern, TuplePattern
 from archcheck.spec.yamlpos import PositionedDocument, load_yaml, read_spec_text
 
 _SUFFIXES = {"": 1, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15}

@@ -12,7 +12,16 @@ from __future__ import annotations
 
 import pytest
 import torch
-from corpus import convnext, detr, efficientnet, lstm_tagger, mobilenetv3, regnet, swin, vit
+from corpus import (
+    convnext,
+    detr,
+    efficientnet,
+    lstm_tagger,
+    mobilenetv3,
+    regnet,
+    swin,
+    vit,
+)
 
 from archcheck.counting import count_model
 

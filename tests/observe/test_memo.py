@@ -7,10 +7,10 @@ from pathlib import Path
 import torch
 
 from archcheck.inputs import make_inputs
-from archcheck.observe.memo import MetaMemo
 from archcheck.model import build
-from archcheck.spec import Case, load_spec
+from archcheck.observe.memo import MetaMemo
 from archcheck.observe.trace import observe
+from archcheck.spec import Case, load_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,9 +1,9 @@
 import torch
 from torch import nn
-
-from archcheck.spec.shapes import OtherValue, TensorInfo
-from archcheck.observe.trace import observe
 from toy import TwoScale
+
+from archcheck.observe.trace import observe
+from archcheck.spec.shapes import OtherValue, TensorInfo
 
 
 def hooks_of(model: nn.Module) -> int:

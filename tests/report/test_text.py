@@ -1,8 +1,7 @@
 from archcheck.errors import Location
 from archcheck.report.text import render_text
-from archcheck.results import CheckResult
+from archcheck.results import CheckResult, Report
 from archcheck.spec import Case, parse_spec
-from archcheck.results import Report
 
 SPEC = parse_spec(
     "archcheck: 1\nname: toy\nmodel: {factory: toy:two_scale}\ninputs: {x: [B, 3, H, W]}\n"

@@ -7,20 +7,27 @@ from pathlib import Path
 
 import pytest
 import torch
+from ddp_models import Tiny
 from torch import nn
-
 
 from archcheck import verify
 from archcheck.cli import main
+from archcheck.errors import UsageError
 from archcheck.model import Builds
 from archcheck.observe.keep import keep_outputs
+from archcheck.observe.trace import observe
 from archcheck.runners import DeviceOptions, runners_for
 from archcheck.runners.base import numerics, strip_module_prefix
-from archcheck.runners.dataparallel import batch_dim, cat_batches, dp_split, join_replicas, observe_replicas, prefix_problem, rebind
-from archcheck.errors import UsageError
+from archcheck.runners.dataparallel import (
+    batch_dim,
+    cat_batches,
+    dp_split,
+    join_replicas,
+    observe_replicas,
+    prefix_problem,
+    rebind,
+)
 from archcheck.spec import Case, load_spec
-from archcheck.observe.trace import Observation, observe, summarize
-from ddp_models import Tiny
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 needs_two_gpus = pytest.mark.skipif(torch.cuda.device_count() < 2, reason="needs 2 CUDA GPUs")

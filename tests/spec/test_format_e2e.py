@@ -2,7 +2,7 @@
 
 import pytest
 
-from archcheck.verifier import verify
+from archcheck import verify
 
 
 def run(write_spec, text):
@@ -135,7 +135,6 @@ outputs: [B, N, 16]
 """
 
 
-@pytest.mark.xfail(reason="make_inputs and observe pass every input by position; they must follow spec.inputs_plan.input_plan (keyword inputs as keywords)", strict=True)
 def test_keyword_inputs(write_spec):
     report, problems = run(write_spec, TOKENS)
     assert problems == []

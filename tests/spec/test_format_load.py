@@ -7,7 +7,13 @@ from archcheck.errors import SpecError, UsageError
 from archcheck.spec import Case, parse_spec
 from archcheck.spec.inputs_plan import PlannedInput, input_plan
 from archcheck.spec.load import parse_written_quantity
-from archcheck.spec.shapes import AnyValue, DictPattern, NonePattern, ShapePattern, TuplePattern
+from archcheck.spec.shapes import (
+    AnyValue,
+    DictPattern,
+    NonePattern,
+    ShapePattern,
+    TuplePattern,
+)
 
 BASE = """\
 archcheck: 1

@@ -2,6 +2,7 @@
 
 import torch
 
+from archcheck.observe.trace import summarize
 from archcheck.spec.expr import parse_expr
 from archcheck.spec.shapes import (
     AnyValue,
@@ -16,7 +17,6 @@ from archcheck.spec.shapes import (
     format_value,
     match,
 )
-from archcheck.trace import summarize
 
 ENV = {"B": 2, "L": 7, "E": 16}
 
