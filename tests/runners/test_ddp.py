@@ -114,6 +114,7 @@ def test_not_under_torchrun_here(monkeypatch):
     assert in_torchrun()
 
 
+@pytest.mark.slow
 def test_yolov4_under_ddp_matches_the_cpu():
     report = verify("specs/yolov4.yaml", devices=["cpu", "ddp:gloo"], case={"B": 2, "H": 64, "W": 64})
     assert report.ok, [p.headline() for p in report.problems[:5]]
@@ -134,6 +135,7 @@ def test_ddp_with_nccl_on_two_gpus(tmp_path):
     assert [r.status for r in by_rule(report, "ddp-grad")] == ["pass"]
 
 
+@pytest.mark.slow
 def test_the_same_check_runs_under_torchrun(tmp_path):
     """torchrun starts the ranks (as on many machines); every rank runs verify, rank 0 prints the report."""
     import os
