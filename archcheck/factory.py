@@ -3,8 +3,9 @@
 A spec is data: ``model.factory: module:callable`` may run the code of a module
 the user chose (like a conftest.py), but the YAML must not gain power of its
 own. So the factory must be a plain function or class *defined in* the module it
-names: never one from the standard library, builtins, torch or archcheck itself
-(archcheck.zoo excepted), never a re-export (``mymodule:system`` after ``from os
+names: never one from the standard library, builtins, torch, archcheck itself
+(archcheck.zoo excepted) or any package that is installed because archcheck is
+(PyYAML's ``unsafe_load`` would run a shell from the kwargs), never a re-export (``mymodule:system`` after ``from os
 import system``), never a dotted path (``mymodule:subprocess.call``). The rules on
 the module's name are checked before it is imported, the rest before anything is
 called.
@@ -13,11 +14,14 @@ called.
 from __future__ import annotations
 
 import difflib
+import functools
 import importlib
 import importlib.machinery
 import inspect
+import re
 import sys
 from contextlib import contextmanager
+from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -104,9 +108,44 @@ def forbidden_origin(module_name: str) -> str | None:
         return "the standard library"
     if top == "torch":
         return "torch"
-    if top == "archcheck" and module_name != "archcheck.zoo" and not module_name.startswith("archcheck.zoo."):
-        return "archcheck itself (only archcheck.zoo)"
+    if top == "archcheck":
+        return None if module_name == "archcheck.zoo" or module_name.startswith("archcheck.zoo.") else "archcheck itself (only archcheck.zoo)"
+    if top in _tool_modules():
+        return f"{top}, which is installed for archcheck and its tools, not a model"
     return None
+
+
+ALWAYS_TOOLS = frozenset({"pip", "setuptools", "pkg_resources", "wheel", "_distutils_hack", "pytest", "_pytest", "pluggy"})
+
+
+@functools.cache
+def _tool_modules() -> frozenset[str]:
+    """Top-level modules of archcheck's dependencies (all extras, transitively) and of the packaging tools."""
+    wanted: set[str] = set()
+
+    def visit(distribution: str, extras: bool) -> None:
+        key = _normal(distribution)
+        if key in wanted:
+            return
+        wanted.add(key)
+        try:
+            requirements = metadata.requires(distribution) or []
+        except metadata.PackageNotFoundError:
+            return
+        for requirement in requirements:
+            if extras or "extra ==" not in requirement:
+                found = re.match(r"[A-Za-z0-9_.\-]+", requirement)
+                if found:
+                    visit(found.group(0), extras=False)
+
+    visit("archcheck", extras=True)
+    wanted.discard("archcheck")
+    modules = {module for module, distributions in metadata.packages_distributions().items() if any(_normal(d) in wanted for d in distributions)}
+    return frozenset(modules | ALWAYS_TOOLS)
+
+
+def _normal(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def _refuse(factory: str, reason: str, where: Location | None) -> ModelError:

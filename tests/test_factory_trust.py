@@ -162,3 +162,21 @@ def test_factory_source_finds_the_file_without_importing(reexports):
     assert factory_source(spec) == reexports / "reexports_mod.py"
     assert "reexports_mod" not in sys.modules
     assert factory_source(spec_for("nosuchmodule_x:y")) is None
+
+
+@pytest.mark.parametrize(
+    ("factory", "kwargs", "origin"),
+    [
+        ("yaml:unsafe_load", {"stream": "!!python/object/apply:os.system ['touch {target}']"}, "yaml"),
+        ("yaml:full_load", {"stream": "x"}, "yaml"),
+        ("pip:main", {"args": ["download", "--dest", "{target}", "nothing"]}, "pip"),
+        ("pytest:main", {"args": ["--basetemp", "{target}"]}, "pytest"),
+        ("hypothesis:find", {"specifier": None, "condition": None}, "hypothesis"),
+        ("numpy:save", {"file": "{target}", "arr": [1]}, "numpy"),
+    ],
+)
+def test_archcheck_own_dependencies_are_not_factories(target, factory, kwargs, origin):
+    """Functions defined in packages that are installed because archcheck is: PyYAML's unsafe_load runs a shell."""
+    kwargs = json.loads(json.dumps(kwargs).replace("{target}", str(target)))
+    message = attempt(spec_for(factory, kwargs))
+    assert message.endswith(f"error: model.factory {factory!r}: {RULE}, not {origin}, which is installed for archcheck and its tools, not a model")
