@@ -33,6 +33,7 @@ class Result:
     case: Case | None = None
     expected: Number | str = ""
     actual: Number | str = ""
+    unit: str = ""  # of a numeric expected/actual: "MACs", "FLOPs (Darknet)"; "" for plain counts
 
     @property
     def failed(self) -> bool:

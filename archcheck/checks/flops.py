@@ -45,7 +45,7 @@ def check(spec: Spec, evidence: Evidence) -> Iterator[CheckResult]:
         shown_expected, shown_actual = _distinct(expected, actual, scale, 3 if holds else None)
         shown_expected, shown_actual = f"{shown_expected} {unit}", f"{shown_actual} {unit}"
         if holds:
-            yield CheckResult("flops", subject, "pass", section="flops", message=f"{subject} is {shown_actual}", location=expected_count.location, case=case, expected=expected, actual=actual)
+            yield CheckResult("flops", subject, "pass", section="flops", message=f"{subject} is {shown_actual}", location=expected_count.location, case=case, expected=expected, actual=actual, unit=convention.label(""))
         else:
             if expectation.tolerance is not None:
                 allowed_text = f"tolerance {expectation.tolerance * 100:.6g}%"
@@ -53,7 +53,7 @@ def check(spec: Spec, evidence: Evidence) -> Iterator[CheckResult]:
                 allowed_text = f"written to ±{_number(expected_count.slack / scale, 10)} {unit}; add a tolerance to allow more"
             off = f"{(actual - expected) / expected:+.2%}, " if expected else ""
             message = f"{subject} is {shown_actual}, expected {shown_expected} ({off}{allowed_text})"
-            yield CheckResult("flops", subject, "fail", section="flops", message=message, location=expected_count.location, case=case, expected=expected, actual=actual)
+            yield CheckResult("flops", subject, "fail", section="flops", message=message, location=expected_count.location, case=case, expected=expected, actual=actual, unit=convention.label(""))
 
 
 def _distinct(expected: float, actual: float, scale: float, digits: int | None) -> tuple[str, str]:

@@ -26,6 +26,7 @@ def result_record(result: Result) -> dict[str, Any]:
         "case": result.case.as_dict() if result.case else None,
         "expected": None if result.expected == "" else result.expected,
         "actual": None if result.actual == "" else result.actual,
+        "unit": result.unit or None,
     }
 
 

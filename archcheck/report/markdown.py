@@ -8,6 +8,7 @@ from typing import Sequence
 
 from archcheck.report.grouping import by_section, by_subject, repeats, verdict
 from archcheck.results import Number, Result
+from archcheck.units import scale_for
 
 _MARK = {"pass": "✅", "fail": "❌", "skip": "⏭️"}
 
@@ -16,9 +17,12 @@ def cell(text: object) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def number(value: Number | str) -> str:
+def number(value: Number | str, unit: str = "") -> str:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return str(value)
+    if unit:
+        scale, prefix = scale_for(value)
+        return f"{value / scale:,.3f} {prefix}{unit}"
     return f"{int(value):,}" if float(value).is_integer() else f"{value:,.6g}"
 
 
@@ -37,7 +41,7 @@ def render_markdown(title: str, results: Sequence[Result], seconds: float = 0.0,
     if numbers:
         lines += ["", "### Parameters and FLOPs", "", "| claim | expected | actual | |", "| --- | ---: | ---: | --- |"]
         for r in numbers:
-            lines.append(f"| {cell(r.subject)} | {number(r.expected)} | {number(r.actual)} | {_MARK[r.status]} |")
+            lines.append(f"| {cell(r.subject)} | {number(r.expected, r.unit)} | {number(r.actual, r.unit)} | {_MARK[r.status]} |")
     for section, in_section in by_section(results, sections):
         lines += ["", f"### {section or 'general'}", "", "| subject | spec line | result |", "| --- | ---: | --- |"]
         for subject, checks in by_subject(in_section):

@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from archcheck.results import Number, Report, Result
+from archcheck.units import scale_for
 
 MAX_REPEATS = 3  # the same problem at more cases is summarised after this many lines
 _STYLE = {"pass": "green", "fail": "bold red", "skip": "yellow"}
@@ -73,15 +74,18 @@ def _section_table(section: str, results: list[Result]) -> Table:
         status = "fail" if tally["fail"] else ("pass" if tally["pass"] else "skip")
         parts = [f"{tally[s]} {_MARK[s]}" for s in ("pass", "fail", "skip") if tally[s]]
         line = str(checks[0].location.line) if checks[0].location else ""
-        shown = next((r.expected for r in checks if r.expected), "")
-        table.add_row(subject, line, _short(shown), Text(", ".join(parts), style=_STYLE[status]))
+        first = next((r for r in checks if r.expected != ""), None)
+        shown = _short(first.expected, first.unit) if first else ""
+        table.add_row(subject, line, shown, Text(", ".join(parts), style=_STYLE[status]))
     return table
 
 
-def _short(expected: Number | str) -> str:
-    """The symbolic part of ``[B, 64, H/2, W/2] = [1, 64, 208, 208]`` (it holds at every case); numbers with commas."""
-    if isinstance(expected, int) or isinstance(expected, float) and expected.is_integer():
-        return f"{int(expected):,}"
-    if isinstance(expected, float):
-        return f"{expected:,.6g}"
-    return expected.split(" = ")[0]
+def _short(expected: Number | str, unit: str = "") -> str:
+    """The symbolic part of ``[B, 64, H/2, W/2] = [1, 64, 208, 208]`` (it holds at every case);
+    counts with commas; quantities with a unit scaled: ``60.137 GFLOPs (Darknet)``."""
+    if isinstance(expected, str):
+        return expected.split(" = ")[0]
+    if unit:
+        scale, prefix = scale_for(expected)
+        return f"{expected / scale:,.3f} {prefix}{unit}"
+    return f"{int(expected):,}" if float(expected).is_integer() else f"{expected:,.6g}"

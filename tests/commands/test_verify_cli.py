@@ -77,6 +77,7 @@ def test_json_report_is_stable_and_written_to_a_file(capsys, tmp_path):
         "case": {"B": 1, "H": 416, "W": 416},
         "expected": "[B, 2048, H/32, W/32] = [1, 2048, 13, 13]",
         "actual": "[1, 2048, 13, 13]",
+        "unit": None,
     }
     assert document["summary"]["failed"] == 0 and document["summary"]["checks"] == len(document["results"])
 
