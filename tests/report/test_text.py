@@ -53,3 +53,17 @@ def test_the_table_tallies_each_subject():
     row = next(line for line in text.splitlines() if line.startswith("head ") and "│" in line)
     assert row.split("│")[-1].strip() == "2 ok, 1 FAIL"
     assert "[B, 4, H/2, W/2]" in row and "= [...]" not in row  # the symbolic shape, which holds at every case
+
+
+def test_notes_show_what_passing_parity_and_ddp_checks_have_to_say():
+    results = [
+        CheckResult("parity", "cuda:0", "pass", section="parity", message="worst difference from the cpu on cuda:0: max abs diff 3.1e-06, max rel diff 2e-05, 12% of the tolerance (head at B=1, H=16, W=16)", device="cuda:0"),
+        CheckResult("parity", "head", "pass", section="parity", message="head matches the cpu: max abs diff 3.1e-06", device="cuda:0"),
+        CheckResult("ddp-batchnorm", "BatchNorm in train mode", "skip", section="ddp", message="1 BatchNorm layers (bn) normalise with each process's own batch in train mode", device="ddp"),
+    ]
+    lines = render(results).splitlines()
+    notes = lines[lines.index("Notes") + 1 :]
+    assert notes[:2] == [
+        "cuda:0: worst difference from the cpu on cuda:0: max abs diff 3.1e-06, max rel diff 2e-05, 12% of the tolerance (head at B=1, H=16, W=16)",
+        "ddp: 1 BatchNorm layers (bn) normalise with each process's own batch in train mode",
+    ]  # the per-module parity lines stay in the table
