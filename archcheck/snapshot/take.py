@@ -257,14 +257,15 @@ def choose_modules(model: nn.Module, called: set[str], depth: int) -> list[tuple
 
 
 def _drop_echoes(model: nn.Module, chosen: list[tuple[str, str]], shapes: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """Leaves (a Conv2d, an Identity) inside a listed module, with the same shape as it: they tell the reader nothing."""
+    """Leaves (a Conv2d, an Identity) and only children inside a listed module, with the same shape as it: they tell the reader nothing."""
     modules = dict(model.named_modules())
     listed = {path for _, path in chosen}
     kept = []
     for section, path in chosen:
         parent = next((p for p in _ancestors(path) if p in listed), None)
         leaf = not any(True for _ in modules[path].children())
-        if parent is not None and leaf and shapes.get(path) == shapes.get(parent):
+        only_child = parent is not None and len(list(modules[parent].children())) == 1
+        if parent is not None and (leaf or only_child) and shapes.get(path) == shapes.get(parent):
             continue
         kept.append((section, path))
     sections = {}
