@@ -17,7 +17,8 @@ CHUNK = 32
 SEEN_PAST_FIRST = 64  # sizes seen past the first that runs before a period is believed
 SWEEP_CAP = 512
 CLAIM_HIGH = 1024  # the top of the claimed range: checked at the end, not swept
-VALUE_CHOICES = ((416, 608), (224, 320), (64, 96))
+YOLO_VALUES = (416, 608)  # multiples of 32: the sizes YOLO is trained and tested at
+VALUE_CHOICES = ((64, 96), (224, 320))
 
 
 def sweep_until_periodic(runs_at: Callable[[int], bool], cap: int = SWEEP_CAP) -> tuple[SizeSet, int]:
@@ -52,10 +53,10 @@ def claimable(runs: SizeSet, step: int | None = None) -> tuple[tuple[int, int] |
     return ((low, top), step) if low <= top else (None, None)
 
 
-def choose_values(sizes: list[int]) -> tuple[int, ...]:
-    """Two representative sizes of the domain: 416 and 608 where YOLO would use them, else 224 and 320, else small ones."""
+def choose_values(sizes: list[int], multiple_of: int | None = None) -> tuple[int, ...]:
+    """Two representative sizes of the domain: 416 and 608 for a YOLO-like stride of 32, else small ones (cheap on CPU)."""
     present = set(sizes)
-    for pair in VALUE_CHOICES:
+    for pair in ((YOLO_VALUES,) if multiple_of == 32 else ()) + VALUE_CHOICES:
         if all(p in present for p in pair):
             return pair
     return tuple(sizes[:2]) if len(sizes) > 1 else tuple(sizes)

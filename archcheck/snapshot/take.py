@@ -166,7 +166,7 @@ def _domains(batch: list[str], swept: list[str], sweeps: Mapping[str, tuple], st
         if step and span is None:
             return None
         sizes = domains.domain_sizes(span, multiple, runs.sizes[:2])
-        found.append(DimDomain(name, domains.choose_values(sizes), span, multiple, runs.describe(name), (1, high)))
+        found.append(DimDomain(name, domains.choose_values(sizes, multiple), span, multiple, runs.describe(name), (1, high)))
     return tuple(found)
 
 
@@ -264,7 +264,7 @@ def _drop_echoes(model: nn.Module, chosen: list[tuple[str, str]], shapes: Mappin
     for section, path in chosen:
         parent = next((p for p in _ancestors(path) if p in listed), None)
         leaf = not any(True for _ in modules[path].children())
-        only_child = parent is not None and len(list(modules[parent].children())) == 1
+        only_child = parent is not None and path.rpartition(".")[0] == parent and len(list(modules[parent].children())) == 1
         if parent is not None and (leaf or only_child) and shapes.get(path) == shapes.get(parent):
             continue
         kept.append((section, path))
