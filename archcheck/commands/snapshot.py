@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from archcheck.commands.common import check_output_path, progress_bar, write_output
@@ -39,9 +40,14 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kwargs", action="append", default=[], metavar="K=V", help="a factory's kwargs, e.g. num_classes=80")
 
 
-def run(args: argparse.Namespace) -> int:
-    from archcheck.cli import _version
+def _version() -> str:
+    try:
+        return version("archcheck")
+    except PackageNotFoundError:  # a source tree that was never installed
+        return "unknown"
 
+
+def run(args: argparse.Namespace) -> int:
     target = target_of(args.source, args.input, parse_kwargs(args.kwargs))
     if args.output is not None:
         batch, swept = symbols(target)

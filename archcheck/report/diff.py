@@ -64,8 +64,10 @@ def _text(diff: Diff) -> str:
         lines.append(f"domain of {name}: {old} -> {new}")
     lines.append(f"params: {_pair(diff.old_params, diff.new_params)}")
     case = diff.new_case if diff.old_case == diff.new_case else f"{diff.old_case} / {diff.new_case}"
-    percent = f", {100 * (diff.new_compute - diff.old_compute) / diff.old_compute:+.2f}%" if diff.old_compute and diff.new_compute != diff.old_compute else ""
-    lines.append(f"{diff.convention} at {case}: {_pair(diff.old_compute, diff.new_compute)}".rstrip(")") + (f"{percent})" if percent else (")" if diff.new_compute != diff.old_compute else "")))
+    delta = diff.new_compute - diff.old_compute
+    percent = f", {100 * delta / diff.old_compute:+.2f}%" if diff.old_compute else ""
+    amount = f"{diff.old_compute:,} -> {diff.new_compute:,} ({_signed(delta)}{percent})" if delta else f"{diff.new_compute:,}"
+    lines.append(f"{diff.convention} at {case}: {amount}")
     return "\n".join(lines) + "\n"
 
 
