@@ -43,8 +43,8 @@ def run(args: argparse.Namespace) -> int:
     old = target_of(args.old, args.old_input or args.input, shared | parse_kwargs(args.old_kwargs))
     new = target_of(args.new, args.new_input or args.input, shared | parse_kwargs(args.new_kwargs))
     with progress_bar(0, "diff") as tick:
-        before, _ = take(old, args.depth, args.convention, tick)
-        after, _ = take(new, args.depth, args.convention, tick)
+        before, *_ = take(old, args.depth, args.convention, tick)
+        after, *_ = take(new, args.depth, args.convention, tick)
     diff = compare(before, after)
     write_output(render_diff(diff, args.format), args.output)
     return 0 if diff.equal else 1

@@ -36,12 +36,13 @@ def snapshot(
     progress: Callable[[str, int], None] | None = None,
 ) -> tuple[Snapshot, str]:
     """The snapshot and its spec text; the text is loaded and verified on meta first (ModelError if it fails)."""
-    found, model = take(target_of(source, inputs, kwargs), depth, convention, progress)
+    found, model, memo = take(target_of(source, inputs, kwargs), depth, convention, progress)
     text = write_spec(found, command, version)
     spec = parse_spec(text, "<snapshot>", Path.cwd() / "snapshot.yaml")
     builds = Builds(spec)
     builds.meta = model  # type: ignore[misc]  # the model the snapshot was taken from: built once
-    report = verify(spec, devices=["meta"], builds=builds)
+    with memo:  # the cases verify runs were run while fitting: their meta ops are replayed
+        report = verify(spec, devices=["meta"], builds=builds)
     if not report.ok:
         shown = "\n".join(p.headline() for p in report.problems[:5])
         raise ModelError(f"the snapshot of {found.factory} does not verify against its own model (is the model deterministic in shape?):\n{shown}")

@@ -87,8 +87,8 @@ def symbols(target: Target) -> tuple[list[str], list[str]]:
     return batch, [n for n in names if n not in batch]
 
 
-def take(target: Target, depth: int = DEFAULT_DEPTH, convention: str = "macs", progress: Callable[[str, int], None] | None = None) -> tuple[Snapshot, nn.Module]:
-    """The snapshot of ``target`` and the meta model it was taken from."""
+def take(target: Target, depth: int = DEFAULT_DEPTH, convention: str = "macs", progress: Callable[[str, int], None] | None = None) -> tuple[Snapshot, nn.Module, MetaMemo]:
+    """The snapshot of ``target``, the meta model it was taken from, and the memo of its meta ops (warm for the spec's cases)."""
     if depth < 1:
         raise UsageError(f"--depth {depth} must be >= 1")
     if convention not in CONVENTIONS:
@@ -138,7 +138,7 @@ def take(target: Target, depth: int = DEFAULT_DEPTH, convention: str = "macs", p
     modules = tuple(ModuleShot(path, section, type(dict(model.named_modules())[path]).__name__, shapes[path], by_path[path].params.total, of(by_path[path].compute)) for section, path in chosen)
     section_params = tuple((name, by_path[name].params.total) for name, _ in model.named_children())
     snapshot = Snapshot(target.name, target.factory, dict(target.kwargs), target.inputs, dims, modules, outputs, counted.total.params.total, section_params, convention, case.bindings, of(counted.total.compute), tuple(unfitted))
-    return snapshot, model
+    return snapshot, model, memo
 
 
 def _with_keywords(target: Target, model: nn.Module) -> Target:
