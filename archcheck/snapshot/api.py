@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from archcheck.errors import ModelError
 from archcheck.model import Builds
 from archcheck.pipeline import verify
 from archcheck.snapshot.records import Snapshot
-from archcheck.snapshot.take import DEFAULT_DEPTH, Target, take, target_from_factory, target_from_spec
+from archcheck.snapshot.take import (
+    DEFAULT_DEPTH,
+    Target,
+    take,
+    target_from_factory,
+    target_from_spec,
+)
 from archcheck.snapshot.write import write_spec
 from archcheck.spec import Spec, load_spec
 from archcheck.spec.adhoc import is_factory

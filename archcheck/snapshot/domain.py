@@ -9,7 +9,7 @@ spec can write: every size from the first (period 1), or the multiples of the pe
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from archcheck.resolutions import SizeSet, size_set
 

@@ -18,9 +18,9 @@ on sizes it was not fitted to. None when nothing fits (the writer then puts ``_`
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Iterator, Mapping
 
 Table = Mapping[tuple[tuple[str, int], ...], int]  # a case (sorted bindings) -> the size seen there
 MAX_DIVISOR = 64

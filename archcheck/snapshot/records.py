@@ -8,8 +8,9 @@ None is None and ``"_"`` is anything; a module called with different shapes is
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 
 @dataclass(frozen=True)

@@ -43,16 +43,16 @@ def test_a_product_of_two_dims_plus_a_class_token():
     sizes = [16, 32, 48, 64, 416]
     table = {}
     for h in sizes:
-        table[key(dict(B=1, H=h, W=32))] = h * 32 // 256 + 1
-        table[key(dict(B=1, H=32, W=h))] = 32 * h // 256 + 1
-    table[key(dict(B=2, H=64, W=416))] = 64 * 416 // 256 + 1  # held out: both dims moved
-    assert str(fit(table, dict(B=1, H=32, W=32))) == "H*W/256 + 1"
+        table[key({"B": 1, "H": h, "W": 32})] = h * 32 // 256 + 1
+        table[key({"B": 1, "H": 32, "W": h})] = 32 * h // 256 + 1
+    table[key({"B": 2, "H": 64, "W": 416})] = 64 * 416 // 256 + 1  # held out: both dims moved
+    assert str(fit(table, {"B": 1, "H": 32, "W": 32})) == "H*W/256 + 1"
 
 
 def test_a_product_that_the_held_out_case_refutes():
-    table = {key(dict(H=h, W=8)): h + 8 for h in (8, 16, 24, 32)} | {key(dict(H=8, W=w)): 8 + w for w in (8, 16, 24, 32)}
-    table[key(dict(H=16, W=16))] = 32  # H + W: no product H*W fits
-    assert fit(table, dict(H=8, W=8)) is None
+    table = {key({"H": h, "W": 8}): h + 8 for h in (8, 16, 24, 32)} | {key({"H": 8, "W": w}): 8 + w for w in (8, 16, 24, 32)}
+    table[key({"H": 16, "W": 16})] = 32  # H + W: no product H*W fits
+    assert fit(table, {"H": 8, "W": 8}) is None
 
 
 def test_nothing_fits_a_square():

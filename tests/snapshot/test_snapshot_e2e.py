@@ -69,19 +69,19 @@ def test_diff_names_the_change(factory, inputs, change, module):
 def test_the_command_line(tmp_path):
     out = tmp_path / "unet.yaml"
     command = [sys.executable, "-m", "archcheck.cli", "snapshot", "snapshot_models:unet", "--input", "x=[B,3,H,W]", "-o", str(out)]
-    done = subprocess.run(command, capture_output=True, text=True, env=ENV, cwd=tmp_path)
+    done = subprocess.run(command, check=False, capture_output=True, text=True, env=ENV, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert out.read_text().startswith("# Snapshot of snapshot_models:unet, made by `archcheck snapshot snapshot_models:unet --input 'x=[B,3,H,W]' -o ")
     diff = [sys.executable, "-m", "archcheck.cli", "diff", str(out), "snapshot_models:unet", "--new-input", "x=[B,3,H,W]", "--new-kwargs", "width=8", "--format", "markdown"]
-    done = subprocess.run(diff, capture_output=True, text=True, env=ENV, cwd=tmp_path)
+    done = subprocess.run(diff, check=False, capture_output=True, text=True, env=ENV, cwd=tmp_path)
     assert done.returncode == 1 and "| ~ | `enc1` | [B, 4, H, W] -> [B, 8, H, W] |" in done.stdout
-    same = subprocess.run(diff[:8], capture_output=True, text=True, env=ENV, cwd=tmp_path)
+    same = subprocess.run(diff[:8], check=False, capture_output=True, text=True, env=ENV, cwd=tmp_path)
     assert same.returncode == 0 and same.stdout == "unet -> unet: no difference\nparams: 3,690\nmacs at B=1, H=64, W=64: 3,686,400\n"
 
 
 def test_a_snapshot_never_overwrites_its_spec():
     command = [sys.executable, "-m", "archcheck.cli", "snapshot", "specs/yolov4.yaml", "-o", "specs/yolov4.yaml"]
-    done = subprocess.run(command, capture_output=True, text=True, env=ENV, cwd=ROOT)
+    done = subprocess.run(command, check=False, capture_output=True, text=True, env=ENV, cwd=ROOT)
     assert done.returncode == 2
     assert done.stderr == "archcheck: error: -o specs/yolov4.yaml would overwrite an input (the spec); choose another file\n"
 
@@ -125,7 +125,7 @@ def test_yolov4_snapshots_are_equivalent_to_the_hand_written_specs(tmp_path, nam
 @pytest.mark.slow
 def test_diff_of_yolov4_and_its_involution_variant():
     command = [sys.executable, "-m", "archcheck.cli", "diff", "specs/yolov4.yaml", "specs/yolov4-involution.yaml"]
-    done = subprocess.run(command, capture_output=True, text=True, env=ENV, cwd=ROOT)
+    done = subprocess.run(command, check=False, capture_output=True, text=True, env=ENV, cwd=ROOT)
     assert done.returncode == 1
     assert done.stdout == (
         "yolov4 -> yolov4-involution: 3 modules changed, 0 added, 0 removed\n"
