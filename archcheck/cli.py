@@ -8,13 +8,15 @@ import traceback
 from importlib.metadata import PackageNotFoundError, version
 
 from archcheck.commands import count as count_command
+from archcheck.commands import diff as diff_command
 from archcheck.commands import fuzz as fuzz_command
 from archcheck.commands import graph as graph_command
 from archcheck.commands import resolutions as resolutions_command
+from archcheck.commands import snapshot as snapshot_command
 from archcheck.commands import verify as verify_command
 from archcheck.errors import ArchcheckError
 
-COMMANDS = [verify_command, count_command, graph_command, fuzz_command, resolutions_command]
+COMMANDS = [verify_command, count_command, graph_command, fuzz_command, resolutions_command, snapshot_command, diff_command]
 
 
 def _version() -> str:
