@@ -16,7 +16,7 @@ from torch import nn
 
 from archcheck.errors import Diagnostic, ModelError, SpecError, did_you_mean
 from archcheck.factory import check_is_module, import_factory
-from archcheck.fastmeta import FastMeta
+from archcheck.observe.fastmeta import FastMeta
 from archcheck.spec import Spec
 
 

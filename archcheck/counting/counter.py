@@ -26,7 +26,7 @@ from archcheck.counting.records import (
     Uncounted,
 )
 from archcheck.errors import ModelError
-from archcheck.fastmeta import fast_meta
+from archcheck.observe.fastmeta import fast_meta
 from archcheck.inputs import Inputs, call
 from archcheck.spec import Case
 

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from archcheck.errors import first_line
-from archcheck.fastmeta import fast_meta
+from archcheck.observe.fastmeta import fast_meta
 from archcheck.inputs import Inputs, call
 from archcheck.observe.hooks import watch
 from archcheck.observe.tree import to_cpu

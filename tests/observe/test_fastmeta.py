@@ -10,7 +10,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from archcheck.fastmeta import FastMeta
+from archcheck.observe.fastmeta import FastMeta
 
 aten = torch.ops.aten
 
