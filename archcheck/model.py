@@ -16,6 +16,7 @@ from torch import nn
 
 from archcheck.errors import Diagnostic, ModelError, SpecError, did_you_mean
 from archcheck.factory import check_is_module, import_factory
+from archcheck.observe.fastmeta import FastMeta
 from archcheck.spec import Spec
 
 
@@ -32,9 +33,9 @@ def build(spec: Spec, device: str | torch.device = "cpu", seed: int = 0) -> nn.M
         raise ModelError(Diagnostic(f"{spec.factory} does not take these kwargs: {exc}", where)) from None
     except ValueError:  # no signature to inspect (a builtin): let the call say
         pass
-    context = torch.device(device) if str(device) == "meta" else nullcontext()
+    on_meta = str(device) == "meta"
     try:
-        with context, torch.random.fork_rng(devices=[]):
+        with torch.device(device) if on_meta else nullcontext(), FastMeta() if on_meta else nullcontext(), torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             model = factory(**spec.kwargs)
     except Exception as exc:

@@ -23,6 +23,7 @@ from archcheck.inputs import make_inputs
 from archcheck.model import Builds, check_module_paths
 from archcheck.results import Report
 from archcheck.runners import DeviceOptions, DeviceRun, Runner, runners_for
+from archcheck.runners.local import LocalRunner
 from archcheck.spec import Spec, load_spec
 from archcheck.spec.domain import resolve_cases
 from archcheck.spec.limits import MAX_CASES
@@ -55,6 +56,10 @@ def verify(
     rules = resolve_rules(select, ignore)
     cases = resolve_cases(spec, case, max_cases)
     runners = runners_for(list(devices or spec.devices), options)
+    compared = sum(r.name != "meta" for r in runners) > 1  # parity needs two real devices
+    for runner in runners:
+        if isinstance(runner, LocalRunner):
+            runner.compared = compared
     builds = builds or Builds(spec)
     check_module_paths(spec, builds.meta)
     runs = tuple(_run(runner, spec, cases, builds, progress) for runner in runners)

@@ -133,3 +133,9 @@ def test_a_declared_module_that_never_runs_fails_the_called_rule(write_spec):
     report = verify(path, devices=["meta"], case={"B": 1})
     (problem,) = report.problems
     assert problem.headline() == f"{path}:14:13: error: unused never ran in the forward pass, so its shape cannot be checked at B=1, H=16, W=16 on meta [called]"
+
+
+def test_a_cpu_run_with_nothing_to_compare_keeps_no_outputs(write_spec):
+    report = verify(write_spec(TOY), devices=["meta", "cpu"], case={"B": 1, "H": 16})
+    cpu = next(run for run in report.runs if run.device == "cpu")
+    assert cpu.ran and cpu.observations and cpu.tensors == ()

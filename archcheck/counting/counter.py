@@ -26,11 +26,16 @@ from archcheck.counting.records import (
     Uncounted,
 )
 from archcheck.errors import ModelError
+from archcheck.observe.fastmeta import fast_meta
 from archcheck.inputs import Inputs, call
 from archcheck.spec import Case
 
 
 class _Dispatch(TorchDispatchMode):
+    @classmethod
+    def _should_skip_dynamo(cls) -> bool:  # never traced by dynamo: don't import it to say so
+        return False
+
     def __init__(self, stack: list[str]) -> None:
         super().__init__()
         self.stack = stack
@@ -89,6 +94,7 @@ def parameter_stats(module: nn.Module) -> ParamStats:
 
 def count_model(model: nn.Module, inputs: Inputs | Iterable[torch.Tensor], case: Case | None = None) -> CaseCount:
     """Run ``model(*inputs)`` (args and kwargs of ``Inputs``) once without gradients and count parameters and compute per module."""
+    inputs = inputs if isinstance(inputs, Inputs) else tuple(inputs)
     names = {module: name for name, module in model.named_modules()}
     stack: list[str] = []
     calls: Counter[str] = Counter()
@@ -106,7 +112,7 @@ def count_model(model: nn.Module, inputs: Inputs | Iterable[torch.Tensor], case:
         for module in names:
             handles.append(module.register_forward_pre_hook(before))
             handles.append(module.register_forward_hook(after))
-        with torch.no_grad(), mode:
+        with torch.no_grad(), fast_meta(inputs), mode:  # the counter sees every op first
             try:
                 call(model, inputs)
             except Exception as exc:

@@ -73,6 +73,10 @@ class MetaMemo(TorchDispatchMode):
         self.table: dict[Any, Any] = {}
         self.hits = self.misses = 0
 
+    @classmethod
+    def _should_skip_dynamo(cls) -> bool:  # never traced by dynamo: don't import it to say so
+        return False
+
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
         kwargs = kwargs or {}
         if func._schema.is_mutable or any(r.alias_info is not None for r in func._schema.returns):

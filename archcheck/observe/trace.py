@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from archcheck.errors import first_line
+from archcheck.observe.fastmeta import fast_meta
 from archcheck.inputs import Inputs, call
 from archcheck.observe.hooks import watch
 from archcheck.observe.tree import to_cpu
@@ -90,7 +91,8 @@ def observer(model: nn.Module) -> Iterator[Callable[..., Observation]]:
     def run(inputs: Inputs | Iterable[torch.Tensor], keep_tensors: bool = False) -> Observation:
         running.clear()
         calls.clear()
-        with torch.no_grad():
+        inputs = inputs if isinstance(inputs, Inputs) else tuple(inputs)
+        with torch.no_grad(), fast_meta(inputs):
             try:
                 result = call(model, inputs)
             except Exception as exc:  # a crash is an observation, not an error of ours

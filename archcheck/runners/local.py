@@ -20,6 +20,7 @@ from archcheck.spec import Case, Spec
 class LocalRunner:
     def __init__(self, name: str, device: str, options: DeviceOptions = DeviceOptions()) -> None:
         self.name, self.device, self.options = name, device, options
+        self.compared = True  # another real device will be compared with this one: keep outputs for parity
 
     def unavailable(self) -> str:
         if not self.device.startswith("cuda"):
@@ -27,7 +28,7 @@ class LocalRunner:
         return cuda_unavailable(torch.device(self.device).index or 0)
 
     def run(self, spec: Spec, cases: list[Case], builds: Builds, progress: Callable[[], None]) -> DeviceRun:
-        real = self.device != "meta"
+        keep = self.device != "meta" and self.compared
         with numerics(self.options):
             try:
                 model = builds.on(self.device)
@@ -36,11 +37,11 @@ class LocalRunner:
             observations, tensors = [], []
             for case in cases:
                 inputs = make_inputs(spec, case, self.device)
-                with keep_outputs(model, spec.module_paths if real else ()) as kept:
-                    observation = observe(model, inputs, keep_tensors=real)
-                if real and observation.crash is None:
+                with keep_outputs(model, spec.module_paths if keep else ()) as kept:
+                    observation = observe(model, inputs, keep_tensors=keep)
+                if keep and observation.crash is None:
                     tensors.append(("", case, freeze_tensors(observation.tensors, kept.get(None))))
-                observations.append((case, replace(observation, tensors=None) if real else observation))
+                observations.append((case, replace(observation, tensors=None) if keep else observation))
                 progress()
             del model
             if self.device.startswith("cuda"):

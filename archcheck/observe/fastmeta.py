@@ -1,0 +1,160 @@
+"""Shape-only answers for the meta ops whose torch meta kernels are slow Python decompositions.
+
+On the meta device an op only has to say what it would return: shape, strides, dtype. Torch
+answers a few common ops (batch norm, layer norm, Mish, LeakyReLU, GELU, the init fills ...) by
+running their Python reference implementation, which takes about 1 ms per call, ten times a
+convolution, and whose first call imports ``torch._dynamo`` (about 1 s). ``FastMeta`` answers
+those ops directly when their arguments are well formed, and hands anything else (a wrong
+shape, a real tensor, an odd dtype) to torch, so errors keep torch's own words.
+
+    with FastMeta(): model(torch.empty(1, 3, 416, 416, device="meta"))
+
+Under another dispatch mode (the counter, MetaMemo), enter ``FastMeta`` first: the other mode
+sees every op as before, and FastMeta answers when that mode calls it.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any, Iterable
+
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+
+aten = torch.ops.aten
+
+# Elementwise, dtype-preserving: the result is ``empty_like`` the first argument.
+_ELEMENTWISE = frozenset(
+    op.default
+    for op in (aten.relu, aten.mish, aten.leaky_relu, aten.gelu, aten.hardswish, aten.hardsigmoid, aten.elu, aten.softplus, aten.hardtanh)
+)
+# Elementwise binary: two meta tensors of one shape, strides and dtype give ``empty_like`` the first.
+_BINARY = frozenset((aten.add.Tensor, aten.sub.Tensor, aten.mul.Tensor))
+# In-place random fills (nn.init on a meta model): nothing to fill, the tensor itself comes back.
+_FILLS = frozenset(op.default for op in (aten.normal_, aten.uniform_))
+_LOW_PRECISION = (torch.float16, torch.bfloat16)
+
+
+_PLAIN = (torch.Tensor, torch.nn.Parameter)  # not a tensor subclass with rules of its own
+
+
+def _is_meta(value: Any) -> bool:
+    return type(value) in _PLAIN and value.is_meta
+
+
+def _is_meta_float(value: Any) -> bool:
+    return _is_meta(value) and value.dtype.is_floating_point
+
+
+def _all_meta(*values: Any) -> bool:
+    return all(v is None or _is_meta(v) for v in values)
+
+
+def _like(x: torch.Tensor) -> torch.Tensor | None:
+    """``empty_like(x)`` for a contiguous or channels-last ``x`` (torch's own empty_like on meta is a slow Python ref)."""
+    for layout in (torch.contiguous_format, torch.channels_last, torch.channels_last_3d):
+        if (layout is torch.contiguous_format or x.dim() == (4 if layout is torch.channels_last else 5)) and x.is_contiguous(memory_format=layout):
+            return torch.empty(x.shape, dtype=x.dtype, device="meta", memory_format=layout)
+    return None
+
+
+def _stats(x: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
+    return x.new_empty(shape, dtype=torch.float32 if x.dtype in _LOW_PRECISION else x.dtype)
+
+
+def _batch_norm(x: Any, weight: Any, bias: Any, mean: Any, var: Any, training: Any, momentum: Any, eps: Any) -> Any:
+    if not (_is_meta_float(x) and x.dim() >= 2 and _all_meta(weight, bias, mean, var)):
+        return None
+    channels = x.shape[1]
+    if any(t is not None and tuple(t.shape) != (channels,) for t in (weight, bias, mean, var)):
+        return None
+    if not training and (mean is None or var is None):
+        return None
+    out = _like(x)
+    return None if out is None else (out, _stats(x, (channels,)), _stats(x, (channels,)))
+
+
+def _layer_norm(x: Any, shape: Any, weight: Any, bias: Any, eps: Any) -> Any:
+    shape = tuple(shape)
+    if not (_is_meta_float(x) and shape and tuple(x.shape[x.dim() - len(shape) :]) == shape and _all_meta(weight, bias)):
+        return None
+    if any(t is not None and tuple(t.shape) != shape for t in (weight, bias)):
+        return None
+    kept = tuple(x.shape[: x.dim() - len(shape)]) + (1,) * len(shape)
+    return x.new_empty(x.shape), _stats(x, kept), _stats(x, kept)
+
+
+def _binary(a: Any, b: Any) -> Any:
+    same = _is_meta_float(a) and _is_meta(b) and a.dtype == b.dtype and a.shape == b.shape and a.stride() == b.stride()
+    return _like(a) if same else None
+
+
+def _cat(tensors: Any, dim: int = 0) -> Any:
+    """Contiguous meta tensors of one dtype that agree on every other dim."""
+    if not tensors or not all(_is_meta(t) and t.is_contiguous() for t in tensors):
+        return None
+    first = tensors[0]
+    rank = first.dim()
+    if rank == 0 or not -rank <= dim < rank or any(t.dim() != rank or t.dtype != first.dtype for t in tensors):
+        return None
+    dim %= rank
+    if any(t.shape[:dim] != first.shape[:dim] or t.shape[dim + 1 :] != first.shape[dim + 1 :] for t in tensors):
+        return None
+    shape = list(first.shape)
+    shape[dim] = sum(t.shape[dim] for t in tensors)
+    return first.new_empty(shape)
+
+
+def _convolution(x: Any, weight: Any, bias: Any, stride: Any, padding: Any, dilation: Any, transposed: Any, output_padding: Any, groups: Any) -> Any:
+    """A plain (not transposed) convolution of contiguous meta tensors whose every size fits."""
+    if transposed or not (_is_meta_float(x) and _is_meta(weight) and _all_meta(bias)) or not (x.is_contiguous() and weight.is_contiguous()):
+        return None
+    spatial = x.dim() - 2
+    if spatial < 1 or weight.dim() != x.dim() or x.dtype != weight.dtype or not (len(stride) == len(padding) == len(dilation) == spatial):
+        return None
+    out_channels = weight.shape[0]
+    if groups < 1 or weight.shape[1] * groups != x.shape[1] or out_channels % groups or (bias is not None and tuple(bias.shape) != (out_channels,)):
+        return None
+    sizes = [(n + 2 * p - d * (k - 1) - 1) // s + 1 for n, k, s, p, d in zip(x.shape[2:], weight.shape[2:], stride, padding, dilation)]
+    if any(s < 1 for s in stride) or any(size < 1 for size in sizes):
+        return None
+    return x.new_empty((x.shape[0], out_channels, *sizes))
+
+
+def _answer(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """The shape-only result, or None to let torch run the op."""
+    if func in _ELEMENTWISE:
+        return _like(args[0]) if _is_meta_float(args[0]) else None
+    if func in _BINARY:
+        return _binary(*args) if len(args) == 2 and set(kwargs) <= {"alpha"} else None
+    if func is aten.cat.default:
+        return _cat(*args, **kwargs)
+    if func in _FILLS:
+        return args[0] if _is_meta_float(args[0]) else None
+    if kwargs:
+        return None
+    if func is aten.native_batch_norm.default and len(args) == 8:
+        return _batch_norm(*args)
+    if func is aten.convolution.default and len(args) == 9:
+        return _convolution(*args)
+    if func is aten.native_layer_norm.default and len(args) == 5:
+        return _layer_norm(*args)
+    return None
+
+
+class FastMeta(TorchDispatchMode):
+    """Answer the slow meta ops by shape; run every other op as torch would."""
+
+    @classmethod
+    def _should_skip_dynamo(cls) -> bool:  # never traced by dynamo: don't import it to say so
+        return False
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
+        kwargs = kwargs or {}
+        found = _answer(func, args, kwargs)
+        return func(*args, **kwargs) if found is None else found
+
+
+def fast_meta(tensors: Iterable[Any]) -> AbstractContextManager[Any]:
+    """``FastMeta()`` when any of ``tensors`` is on the meta device; else nothing."""
+    return FastMeta() if any(isinstance(t, torch.Tensor) and t.is_meta for t in tensors) else nullcontext()
