@@ -1,7 +1,15 @@
 """What one DDP rank runs: build, wrap, observe every case, one training step; report facts.
 
-Started by ``runners.ddp.launch`` as ``python -m archcheck.runners._rank FOLDER RANK``,
+Started by ``runners.ddp.launch`` (``python -P archcheck/processes.py PARENT archcheck.runners._rank
+FOLDER RANK``: it dies with the launcher and imports nothing from the working directory),
 or called in-process under torchrun (``runners.ddp.gather_torchrun``).
+
+The launcher's folder holds ``job.pkl`` (the spec and cases: small) and ``shared.pt``: the
+weights of the launcher's cpu model and the cpu's outputs (the parity reference), written
+once for all ranks and read with mmap, so the ranks share its pages. Rank 0 unlinks it
+once every rank has it open. Each rank compares its outputs with the reference itself
+and sends back only Differences; ``rank{N}.progress`` grows by one byte per case done
+(the launcher's heartbeat).
 """
 
 from __future__ import annotations
@@ -10,10 +18,11 @@ import os
 import pickle
 import socket
 import sys
+from contextlib import nullcontext
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Mapping
 
 import torch
 import torch.distributed as dist
@@ -23,30 +32,48 @@ from torch.nn.parallel import DistributedDataParallel
 from archcheck.errors import ArchcheckError, first_line
 from archcheck.inputs import call, make_inputs
 from archcheck.model import build
+from archcheck.observe.difference import compare
 from archcheck.observe.hooks import preserved
 from archcheck.observe.keep import freeze_tensors, keep_outputs
 from archcheck.observe.trace import Observation, observe
 from archcheck.observe.tree import tensors_in
 from archcheck.runners.base import DeviceOptions, numerics, strip_module_prefix
-from archcheck.runners.records import RankReport, StepReport
+from archcheck.runners.records import Differences, RankReport, StepReport
 from archcheck.spec import Case, Spec
+
+SHARED = "shared.pt"
 
 
 def main(folder: str, rank: int) -> int:
     """A rank started by ``launch``: run it, leave a report or an error in ``folder``."""
-    spec, cases, world_size, backend, options, port, threads = pickle.loads((Path(folder) / "job.pkl").read_bytes())
+    here = Path(folder)
+    spec, cases, world_size, backend, options, port, threads = pickle.loads((here / "job.pkl").read_bytes())
     torch.set_num_threads(threads)
     loopback = _loopback_interface()
     for variable in ("GLOO_SOCKET_IFNAME", "NCCL_SOCKET_IFNAME"):
         if loopback:
             os.environ.setdefault(variable, loopback)
+    os.environ["MASTER_ADDR"] = "127.0.0.1"  # anything that reads it rendezvouses on loopback too
+    os.environ["MASTER_PORT"] = str(port)
+    progress = here / f"rank{rank}.progress"
     try:
-        report = run_rank(spec, cases, rank, world_size, rank, backend, options, f"tcp://127.0.0.1:{port}")
+        shared = torch.load(here / SHARED, map_location="cpu", mmap=True, weights_only=True)
+        report = run_rank(
+            spec, cases, rank, world_size, rank, backend, options, f"tcp://127.0.0.1:{port}",
+            weights=shared.pop("weights"), reference=shared.pop("reference"),
+            joined=(lambda: (here / SHARED).unlink(missing_ok=True)) if rank == 0 else None,
+            tick=lambda: _append(progress),
+        )
     except Exception as exc:
-        (Path(folder) / f"rank{rank}.error").write_text(error_text(exc), encoding="utf-8")
+        (here / f"rank{rank}.error").write_text(error_text(exc), encoding="utf-8")
         return 1
-    (Path(folder) / f"rank{rank}.pkl").write_bytes(pickle.dumps(report))
+    (here / f"rank{rank}.pkl").write_bytes(pickle.dumps(report))
     return 0
+
+
+def _append(path: Path) -> None:
+    with open(path, "ab") as beat:
+        beat.write(b".")
 
 
 def _loopback_interface() -> str:
@@ -63,30 +90,64 @@ def error_text(exc: BaseException) -> str:
     return first_line(exc)
 
 
-def run_rank(spec: Spec, cases: list[Case], rank: int, world_size: int, local_rank: int, backend: str, options: DeviceOptions, init_method: str, keep_group: bool = False) -> RankReport:
-    """Everything one rank does: build, wrap in DDP, observe every case, one training step."""
+def run_rank(
+    spec: Spec,
+    cases: list[Case],
+    rank: int,
+    world_size: int,
+    local_rank: int,
+    backend: str,
+    options: DeviceOptions,
+    init_method: str,
+    keep_group: bool = False,
+    *,
+    weights: Mapping[str, torch.Tensor] | None = None,
+    reference: Mapping[int, Mapping[str, Any]] | None = None,
+    joined: Callable[[], None] | None = None,
+    tick: Callable[[], None] = lambda: None,
+) -> RankReport:
+    """Everything one rank does: build, wrap in DDP, observe every case, one training step.
+
+    ``weights``: the launcher's cpu model's state (else the seeded build's own). ``reference``:
+    the cpu's kept outputs by case index, to compare with here (None: no parity). ``joined``
+    runs once every rank has joined the process group; ``tick`` after each case.
+    """
     device = torch.device(f"cuda:{local_rank}" if backend == "nccl" else "cpu")
     if device.type == "cuda":
         torch.cuda.set_device(device)
     timeout = timedelta(seconds=options.timeout)
     if not dist.is_initialized():
         dist.init_process_group(backend, init_method=init_method, rank=rank, world_size=world_size, timeout=timeout)
+    if joined is not None:
+        joined()
     try:
         with numerics(options):
-            model = build(spec, "cpu").to(device)
+            model = build(spec, "cpu")
+            if weights is not None:
+                model.load_state_dict(weights)
+                weights = None  # let go of the shared pages
+            model = model.to(device)
             wrapped = DistributedDataParallel(model, device_ids=[local_rank] if device.type == "cuda" else None, find_unused_parameters=True)
-            observations, tensors = [], []
-            for case in cases:
-                with keep_outputs(model, spec.module_paths) as kept:
-                    seen = observe(wrapped, make_inputs(spec, case, device), keep_tensors=True)
-                if seen.crash is None:
-                    tensors.append((case, freeze_tensors(seen.tensors, kept.get(None))))
+            observations, differences = [], []
+            for index, case in enumerate(cases):
+                expected = reference.get(index) if reference is not None else None
+                with keep_outputs(model, spec.module_paths) if expected is not None else nullcontext() as kept:
+                    seen = observe(wrapped, make_inputs(spec, case, device), keep_tensors=expected is not None)
+                if expected is not None and seen.crash is None:
+                    differences.append((case, _compare(expected, freeze_tensors(seen.tensors, kept.get(None)), spec)))
                 observations.append((case, replace(seen, calls=strip_module_prefix(seen.calls), tensors=None)))
+                del seen, kept
+                tick()
             step = training_step(wrapped, model, spec, cases[0], rank, world_size, device, observations[0][1])
-        return RankReport(rank, world_size, str(device), tuple(observations), tuple(tensors), step)
+        return RankReport(rank, world_size, str(device), tuple(observations), tuple(differences), step)
     finally:
         if not keep_group and dist.is_initialized():
             dist.destroy_process_group()
+
+
+def _compare(expected: Mapping[str, Any], kept: Mapping[str, Any], spec: Spec) -> Differences:
+    """Each reference path's Difference from this rank's output; None where this rank gave none."""
+    return {path: compare(value, kept[path], spec.rtol, spec.atol) if path in kept else None for path, value in expected.items()}
 
 
 def training_step(wrapped: DistributedDataParallel, model: nn.Module, spec: Spec, case: Case, rank: int, world_size: int, device: torch.device, seen: Observation) -> StepReport:
@@ -165,5 +226,5 @@ def never_called(model: nn.Module, seen: Observation) -> tuple[str, ...]:
 
 
 
-if __name__ == "__main__":  # a rank started by launch
+if __name__ == "__main__":  # a rank started by launch (through archcheck/processes.py)
     sys.exit(main(sys.argv[1], int(sys.argv[2])))
