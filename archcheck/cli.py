@@ -13,6 +13,7 @@ from archcheck.commands import graph as graph_command
 from archcheck.commands import resolutions as resolutions_command
 from archcheck.commands import verify as verify_command
 from archcheck.errors import ArchcheckError
+from archcheck.processes import Terminated
 
 COMMANDS = [verify_command, count_command, graph_command, fuzz_command, resolutions_command]
 
@@ -53,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("archcheck: interrupted", file=sys.stderr)
         return 130
+    except Terminated as exc:  # SIGTERM/SIGHUP while children ran: they are stopped, temporary folders removed
+        print(f"archcheck: {exc}", file=sys.stderr)
+        return 128 + exc.signum
     except Exception as exc:
         if args.debug:
             raise

@@ -59,7 +59,7 @@ def main(folder: str, rank: int) -> int:
     try:
         shared = torch.load(here / SHARED, map_location="cpu", mmap=True, weights_only=True)
         report = run_rank(
-            spec, cases, rank, world_size, rank, backend, options, f"tcp://127.0.0.1:{port}",
+            spec, cases, rank, world_size, rank, backend, options, store=_loopback_store(rank, world_size, port, options.timeout),
             weights=shared.pop("weights"), reference=shared.pop("reference"),
             joined=(lambda: (here / SHARED).unlink(missing_ok=True)) if rank == 0 else None,
             tick=lambda: _append(progress),
@@ -69,6 +69,22 @@ def main(folder: str, rank: int) -> int:
         return 1
     (here / f"rank{rank}.pkl").write_bytes(pickle.dumps(report))
     return 0
+
+
+def _loopback_store(rank: int, world_size: int, port: int, timeout: float) -> dist.TCPStore:
+    """The rendezvous store, listening on 127.0.0.1 only (rank 0 hosts it).
+
+    A store made from ``tcp://127.0.0.1:PORT`` listens on every interface; a socket bound
+    here and handed over (``master_listen_fd``) keeps it on loopback.
+    """
+    wait = timedelta(seconds=timeout)
+    if rank != 0:
+        return dist.TCPStore("127.0.0.1", port, world_size, False, wait)
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", port))
+    listener.listen()
+    return dist.TCPStore("127.0.0.1", port, world_size, True, wait, master_listen_fd=listener.detach())  # the store owns the socket now
 
 
 def _append(path: Path) -> None:
@@ -98,9 +114,10 @@ def run_rank(
     local_rank: int,
     backend: str,
     options: DeviceOptions,
-    init_method: str,
+    init_method: str = "env://",
     keep_group: bool = False,
     *,
+    store: dist.Store | None = None,
     weights: Mapping[str, torch.Tensor] | None = None,
     reference: Mapping[int, Mapping[str, Any]] | None = None,
     joined: Callable[[], None] | None = None,
@@ -108,7 +125,7 @@ def run_rank(
 ) -> RankReport:
     """Everything one rank does: build, wrap in DDP, observe every case, one training step.
 
-    ``weights``: the launcher's cpu model's state (else the seeded build's own). ``reference``:
+    ``store``: the rendezvous (else ``init_method``). ``weights``: the launcher's cpu model's state (else the seeded build's own). ``reference``:
     the cpu's kept outputs by case index, to compare with here (None: no parity). ``joined``
     runs once every rank has joined the process group; ``tick`` after each case.
     """
@@ -117,7 +134,8 @@ def run_rank(
         torch.cuda.set_device(device)
     timeout = timedelta(seconds=options.timeout)
     if not dist.is_initialized():
-        dist.init_process_group(backend, init_method=init_method, rank=rank, world_size=world_size, timeout=timeout)
+        where = dict(store=store) if store is not None else dict(init_method=init_method)
+        dist.init_process_group(backend, rank=rank, world_size=world_size, timeout=timeout, **where)
     if joined is not None:
         joined()
     try:
