@@ -27,6 +27,7 @@ from typing import Any, Callable, Mapping
 import torch
 import torch.distributed as dist
 
+from archcheck.memory import refusal
 from archcheck.model import Builds
 from archcheck.processes import child_command, import_path, kill_all, stop_children_on_signals
 from archcheck.runners._rank import SHARED, error_text, run_rank
@@ -87,6 +88,10 @@ class DistributedRunner:
             ticks[0] += 1
             progress()
 
+        if self.backend == "gloo" and not in_torchrun():  # the ranks share this machine's memory
+            too_big = refusal(spec, cases, builds.meta, "cpu", self.options.max_memory, processes=self.world_size, keep=False)
+            if too_big:
+                return DeviceRun(self.name, failure=too_big, failure_rule="memory")
         try:
             if in_torchrun():
                 reports = gather_torchrun(spec, cases, self.backend, self.options, by_index)
