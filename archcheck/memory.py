@@ -53,6 +53,14 @@ def is_allocation_failure(exc: BaseException) -> bool:
     return isinstance(exc, MemoryError) or (isinstance(exc, RuntimeError) and any(words in str(exc) for words in ALLOCATION_FAILED))
 
 
+def allocation_text(exc: BaseException) -> str:
+    """A refused allocation in a few words: ``can't allocate 1.5 TiB`` (torch's message names the bytes)."""
+    tried = re.search(r"tried to allocate (\d+) bytes", str(exc))
+    if tried:
+        return f"can't allocate {human_bytes(int(tried[1]))}"
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
 @dataclass(frozen=True)
 class Estimate:
     weights: int

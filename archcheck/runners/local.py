@@ -9,7 +9,7 @@ import torch
 
 from archcheck.errors import first_line
 from archcheck.inputs import make_inputs
-from archcheck.memory import is_allocation_failure, refusal
+from archcheck.memory import allocation_text, is_allocation_failure, refusal
 from archcheck.model import Builds
 from archcheck.observe.keep import freeze_tensors, keep_outputs
 from archcheck.observe.trace import observe
@@ -38,7 +38,7 @@ class LocalRunner:
         except (RuntimeError, MemoryError) as exc:
             if not is_allocation_failure(exc):
                 raise
-            return DeviceRun(self.name, failure=f"out of memory on {self.device}: {first_line(exc)}", failure_rule="memory")
+            return DeviceRun(self.name, failure=f"out of memory on {self.device}: {allocation_text(exc)}", failure_rule="memory")
 
     def _run(self, spec: Spec, cases: list[Case], builds: Builds, progress: Callable[[], None]) -> DeviceRun:
         real = self.device != "meta"
