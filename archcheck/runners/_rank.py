@@ -4,10 +4,10 @@ Started by ``runners.ddp.launch`` (``python -P archcheck/processes.py PARENT arc
 FOLDER RANK``: it dies with the launcher and imports nothing from the working directory),
 or called in-process under torchrun (``runners.ddp.gather_torchrun``).
 
-The launcher's folder holds ``job.pkl`` (the spec and cases: small) and ``shared.pt``: the
-weights of the launcher's cpu model and the cpu's outputs (the parity reference), written
-once for all ranks and read with mmap, so the ranks share its pages. Rank 0 unlinks it
-once every rank has it open. Each rank compares its outputs with the reference itself
+The launcher's folder holds ``job.pkl`` (the spec and cases: small), ``weights.pt`` (the
+state of the launcher's cpu model) and ``reference.pt`` (the cpu's outputs, for parity),
+written once for all ranks and read with mmap, so the ranks share their pages. Rank 0
+unlinks both once every rank has them open; the weights are let go once loaded. Each rank compares its outputs with the reference itself
 and sends back only Differences; ``rank{N}.progress`` grows by one byte per case done
 (the launcher's heartbeat).
 """
@@ -41,7 +41,7 @@ from archcheck.runners.base import DeviceOptions, numerics, strip_module_prefix
 from archcheck.runners.records import Differences, RankReport, StepReport
 from archcheck.spec import Case, Spec
 
-SHARED = "shared.pt"
+WEIGHTS, REFERENCE = "weights.pt", "reference.pt"
 
 
 def main(folder: str, rank: int) -> int:
@@ -57,11 +57,10 @@ def main(folder: str, rank: int) -> int:
     os.environ["MASTER_PORT"] = str(port)
     progress = here / f"rank{rank}.progress"
     try:
-        shared = torch.load(here / SHARED, map_location="cpu", mmap=True, weights_only=True)
         report = run_rank(
             spec, cases, rank, world_size, rank, backend, options, store=_loopback_store(rank, world_size, port, options.timeout),
-            weights=shared.pop("weights"), reference=shared.pop("reference"),
-            joined=(lambda: (here / SHARED).unlink(missing_ok=True)) if rank == 0 else None,
+            weights=_load(here / WEIGHTS), reference=_load(here / REFERENCE),
+            joined=(lambda: [(here / name).unlink(missing_ok=True) for name in (WEIGHTS, REFERENCE)]) if rank == 0 else None,
             tick=lambda: _append(progress),
         )
     except Exception as exc:
@@ -85,6 +84,11 @@ def _loopback_store(rank: int, world_size: int, port: int, timeout: float) -> di
     listener.bind(("127.0.0.1", port))
     listener.listen()
     return dist.TCPStore("127.0.0.1", port, world_size, True, wait, master_listen_fd=listener.detach())  # the store owns the socket now
+
+
+def _load(path: Path) -> Any:
+    """A file of tensors the launcher wrote, mapped (not copied) into this process; None when there is none."""
+    return torch.load(path, map_location="cpu", mmap=True, weights_only=True) if path.exists() else None
 
 
 def _append(path: Path) -> None:
@@ -141,11 +145,16 @@ def run_rank(
     try:
         with numerics(options):
             model = build(spec, "cpu")
+            same = weights is not None  # every rank loads the same file: no broadcast of rank 0's weights needed
             if weights is not None:
                 model.load_state_dict(weights)
-                weights = None  # let go of the shared pages
+                weights = None  # unmaps the file's pages
             model = model.to(device)
-            wrapped = DistributedDataParallel(model, device_ids=[local_rank] if device.type == "cuda" else None, find_unused_parameters=True)
+            wrapped = DistributedDataParallel(
+                model, device_ids=[local_rank] if device.type == "cuda" else None, find_unused_parameters=True,
+                gradient_as_bucket_view=True,  # the gradients live in DDP's buckets: one copy of them, not two
+                init_sync=not same,
+            )
             observations, differences = [], []
             for index, case in enumerate(cases):
                 expected = reference.get(index) if reference is not None else None
@@ -215,27 +224,35 @@ def gradient_spread(named: list[tuple[str, nn.Parameter]], rtol: float, atol: fl
     """
     if not named:
         return {}
-    grads = [(p.grad if p.grad is not None else torch.zeros_like(p)).detach().flatten().double() for _, p in named]
-    sums = torch.stack([torch.stack([g.sum(), g.square().sum(), g.cumsum(0).sum()]) if g.numel() else g.new_zeros(3) for g in grads])
+    def grad(index: int) -> torch.Tensor:  # made one at a time: all of them in float64 would be twice the model
+        p = named[index][1]
+        return (p.grad if p.grad is not None else torch.zeros_like(p)).detach().flatten().double()
+
+    sums = torch.stack([_checksums(grad(i)) for i in range(len(named))])
     high, low = sums.clone(), sums.clone()
     dist.all_reduce(high, op=dist.ReduceOp.MAX)
     dist.all_reduce(low, op=dist.ReduceOp.MIN)
-    suspects = [index for index in range(len(grads)) if not torch.equal(high[index], low[index])]
+    suspects = [index for index in range(len(named)) if not torch.equal(high[index], low[index])]
     if not suspects:
         return dict(worst_param=named[0][0], worst_abs=0.0, worst_rel=0.0)
-    mine = torch.cat([grads[i] for i in suspects])
+    mine = torch.cat([grad(i) for i in suspects])
     reference = mine.clone()
     dist.broadcast(reference, src=0)
     difference, size = (mine - reference).abs(), reference.abs()
     over = (difference - (atol + rtol * size)).clamp_min(0)  # > 0 where beyond tolerance
     relative = torch.where(size > 0, difference / size.clamp_min(torch.finfo(torch.float64).tiny), torch.zeros_like(size))
-    parts = [grads[i].numel() for i in suspects]
+    parts = [named[i][1].numel() for i in suspects]
     worst = torch.stack([torch.stack([piece.max() if piece.numel() else piece.new_zeros(()) for piece in t.split(parts)]) for t in (difference, relative, over)])
     dist.all_reduce(worst, op=dist.ReduceOp.MAX)
     worst = worst.cpu()
     top = int(worst[0].argmax())
     unequal = tuple(named[i][0] for i, beyond in zip(suspects, worst[2]) if float(beyond) > 0)
     return dict(unequal=unequal, worst_param=named[suspects[top]][0], worst_abs=float(worst[0, top]), worst_rel=float(worst[1].max()))
+
+
+def _checksums(g: torch.Tensor) -> torch.Tensor:
+    """Sum, sum of squares and sum of the running sum (which sees order), in float64."""
+    return torch.stack([g.sum(), g.square().sum(), g.cumsum(0).sum()]) if g.numel() else g.new_zeros(3)
 
 
 def never_called(model: nn.Module, seen: Observation) -> tuple[str, ...]:

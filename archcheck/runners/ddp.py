@@ -2,8 +2,8 @@
 
 archcheck launches the processes itself (fresh interpreters that die with this one,
 rendezvousing on a free port bound to 127.0.0.1; gloo on CPU, nccl with one GPU per
-process). They load the weights of this process's cpu model and the cpu's outputs from one
-file, compare their outputs with those themselves and send back only the differences. Under ``torchrun`` (RANK,
+process). They load the weights of this process's cpu model and the cpu's outputs from
+files written once, compare their outputs with those themselves and send back only the differences. Under ``torchrun`` (RANK,
 WORLD_SIZE and LOCAL_RANK set) the same rank code runs in this process and the ranks
 share their reports, so a check can span several machines.
 
@@ -30,7 +30,7 @@ import torch.distributed as dist
 from archcheck.memory import refusal
 from archcheck.model import Builds
 from archcheck.processes import child_command, import_path, kill_all, stop_children_on_signals
-from archcheck.runners._rank import SHARED, error_text, run_rank
+from archcheck.runners._rank import REFERENCE, WEIGHTS, error_text, run_rank
 from archcheck.runners.base import DeviceOptions, cuda_unavailable
 from archcheck.runners.records import DeviceRun, RankReport, Tensors
 from archcheck.spec import Case, Spec
@@ -139,7 +139,9 @@ def launch(
         with stop_children_on_signals(lambda: kill_all([p.pid for p in processes])):
             threads = torch.get_num_threads()  # as here: CPU kernels pick their algorithm by thread count, and parity compares with this process
             (folder / "job.pkl").write_bytes(pickle.dumps((spec, cases, world_size, backend, options, free_port(), threads)))
-            torch.save({"weights": weights, "reference": reference}, folder / SHARED)
+            for name, tensors in ((WEIGHTS, weights), (REFERENCE, reference)):
+                if tensors is not None:
+                    torch.save(tensors, folder / name)
             environment = os.environ | {"PYTHONPATH": import_path(), "TORCH_CPP_LOG_LEVEL": os.environ.get("TORCH_CPP_LOG_LEVEL", "ERROR")}
             for rank in range(world_size):
                 with open(folder / f"rank{rank}.log", "wb") as log:
