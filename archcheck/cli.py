@@ -15,6 +15,7 @@ from archcheck.commands import resolutions as resolutions_command
 from archcheck.commands import snapshot as snapshot_command
 from archcheck.commands import verify as verify_command
 from archcheck.errors import ArchcheckError
+from archcheck.processes import Terminated
 
 COMMANDS = [verify_command, count_command, graph_command, fuzz_command, resolutions_command, snapshot_command, diff_command]
 
@@ -55,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("archcheck: interrupted", file=sys.stderr)
         return 130
+    except Terminated as exc:  # SIGTERM/SIGHUP while children ran: they are stopped, temporary folders removed
+        print(f"archcheck: {exc}", file=sys.stderr)
+        return 128 + exc.signum
     except Exception as exc:
         if args.debug:
             raise

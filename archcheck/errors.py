@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import bisect
 import difflib
+import functools
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -61,18 +63,32 @@ class UsageError(ArchcheckError):
 def did_you_mean(word: str, options: Iterable[str], n: int = 1, cutoff: float = 0.6) -> str:
     """``"; did you mean 'SPP'?"`` for the closest options, or "" when none is close.
 
-    Long option lists (thousands of module paths) are first narrowed to names that share
-    a leading character or a length near the word's, so the search stays linear.
+    Long option lists (thousands of module paths) are first narrowed to the names next to
+    the word in sorted order, from the front and from the back (a typo early or late in a
+    path), so difflib compares a few hundred names, not all of them.
     """
-    choices = list(options)
-    if len(choices) > 200:
-        near = [c for c in choices if c[:1] == word[:1] or abs(len(c) - len(word)) <= 2]
-        choices = near[:2000]
+    choices = list(dict.fromkeys(options))
+    if len(choices) > NEAR * 2:
+        forward, backward = _orders(tuple(choices))
+        choices = list(dict.fromkeys(_neighbours(word, forward) + [c[::-1] for c in _neighbours(word[::-1], backward)]))
     close = difflib.get_close_matches(word, choices, n=n, cutoff=cutoff)
     if not close:
         return ""
     shown = ", ".join(repr(c) for c in close) if n == 1 else ", ".join(close)
     return f"; did you mean {shown}?"
+
+
+NEAR = 25  # names taken on each side of the word in sorted order
+
+
+@functools.lru_cache(maxsize=4)  # one list of module paths, asked about many words
+def _orders(choices: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    return sorted(choices), sorted(c[::-1] for c in choices)
+
+
+def _neighbours(word: str, ordered: list[str]) -> list[str]:
+    at = bisect.bisect_left(ordered, word)
+    return ordered[max(0, at - NEAR) : at + NEAR]
 
 
 def first_line(exc: BaseException) -> str:

@@ -62,7 +62,7 @@ def verify(
             runner.compared = compared
     builds = builds or Builds(spec)
     check_module_paths(spec, builds.meta)
-    runs = tuple(_run(runner, spec, cases, builds, progress) for runner in runners)
+    runs = _run_all(runners, spec, cases, builds, progress)
     counted, count_error = _count_flops(spec, builds.meta) if "flops" in rules else (None, "")
     evidence = Evidence(spec, tuple(cases), builds.meta, runs, counted, count_error, require)
     results = tuple(run_checks(spec, evidence, rules))
@@ -70,12 +70,24 @@ def verify(
     return Report(spec, tuple(r.name for r in runners), tuple(cases), results, time.perf_counter() - started, runs, sections)
 
 
-def _run(runner: Runner, spec: Spec, cases: list, builds: Builds, progress: Callable[[str, int], None] | None) -> DeviceRun:
-    reason = runner.unavailable()
-    if reason:
-        return DeviceRun(runner.name, unavailable=reason)
-    tick = (lambda: progress(runner.name, 1)) if progress else (lambda: None)
-    return runner.run(spec, cases, builds, tick)
+def _run_all(runners: list[Runner], spec: Spec, cases: list, builds: Builds, progress: Callable[[str, int], None] | None) -> tuple[DeviceRun, ...]:
+    """Every runner's run, in the runners' order; the cpu (the parity reference) runs first.
+
+    A runner that compares with the cpu itself (``compares_with_cpu``: DDP ranks) gets the
+    cpu run's outputs as ``reference``.
+    """
+    runs: dict[int, DeviceRun] = {}
+    for index in sorted(range(len(runners)), key=lambda i: runners[i].name != "cpu"):
+        runner = runners[index]
+        reason = runner.unavailable()
+        if reason:
+            runs[index] = DeviceRun(runner.name, unavailable=reason)
+            continue
+        tick = (lambda name=runner.name: progress(name, 1)) if progress else (lambda: None)
+        cpu = next((run for run in runs.values() if run.device == "cpu" and run.ran), None)
+        extra = {"reference": {case: kept for _, case, kept in cpu.tensors} if cpu else None} if getattr(runner, "compares_with_cpu", False) else {}
+        runs[index] = runner.run(spec, cases, builds, tick, **extra)
+    return tuple(runs[index] for index in range(len(runners)))
 
 
 def _count_flops(spec: Spec, model: nn.Module) -> tuple[CaseCount | None, str]:

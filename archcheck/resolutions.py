@@ -12,6 +12,7 @@ Beyond the range the period is an extrapolation, and the report says so.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import re
 import time
 from collections import defaultdict
@@ -24,6 +25,7 @@ from typing import Callable, Iterable, Literal
 from archcheck.errors import UsageError, did_you_mean
 from archcheck.fuzz import case_checker
 from archcheck.observe.trace import Observation
+from archcheck.processes import die_with_parent, kill_all, stop_children_on_signals
 from archcheck.results import CheckResult
 from archcheck.spec import Case, Spec, load_spec
 from archcheck.spec.domain import claimed_sizes, domain_text
@@ -144,7 +146,9 @@ def _run_all(spec: Spec, sweep: list[Case], jobs: int, tick: Callable[[int], Non
             return outcomes
     chunks = [sweep[i : i + CHUNK] for i in range(0, len(sweep), CHUNK)]
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker, initargs=(spec,)) as pool:
+    pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker, initargs=(spec, os.getpid()))
+    # SIGTERM/SIGHUP here: kill the workers at once (the pool's own shutdown would wait for their chunks)
+    with pool, stop_children_on_signals(lambda: kill_all(list(getattr(pool, "_processes", None) or {}))):
         outcomes = []
         for chunk, done in zip(chunks, pool.map(_run_chunk, chunks)):
             outcomes.extend(done)
@@ -156,7 +160,8 @@ CHUNK = 16
 _worker: list = []  # in worker processes only: the open ExitStack and the checker it holds
 
 
-def _start_worker(spec: Spec) -> None:
+def _start_worker(spec: Spec, parent: int) -> None:
+    die_with_parent(parent)  # the kernel kills this worker when the parent ends, however it ends
     stack = ExitStack()  # kept open (hooks on the worker's own model) as long as the worker lives
     _worker.extend([stack, stack.enter_context(case_checker(spec))])
 

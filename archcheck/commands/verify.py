@@ -19,6 +19,7 @@ from archcheck.commands.common import (
     write_output,
 )
 from archcheck.graph import draw, output_format
+from archcheck.memory import parse_size
 from archcheck.pipeline import verify
 from archcheck.report import CI_FORMATS, render_results
 from archcheck.report.json import render_json
@@ -40,7 +41,8 @@ def add_parser(subparsers: argparse._SubParsersAction, parents: list[argparse.Ar
     parser.add_argument("--select", help="run only these rule ids, comma-separated (e.g. shape,output,params)")
     parser.add_argument("--ignore", help="leave out these rule ids, comma-separated (e.g. ddp-batchnorm)")
     parser.add_argument("--world-size", type=int, metavar="N", help="ddp processes (default: one per GPU with nccl, 2 with gloo on the CPU)")
-    parser.add_argument("--timeout", type=float, default=600.0, metavar="SECONDS", help="the longest a ddp run may take, process group init included (default: 600)")
+    parser.add_argument("--timeout", type=float, default=600.0, metavar="SECONDS", help="the longest a ddp run may go without finishing a case, process group init included (default: 600)")
+    parser.add_argument("--max-memory", metavar="SIZE", help="the most memory a device's run may need by archcheck's estimate, e.g. 8G (default: what the device has free; 0: no limit)")
     parser.add_argument("--allow-tf32", action="store_true", help="let GPUs use TF32 matmuls and convolutions (off by default: it breaks parity at 1e-4)")
     parser.add_argument("--cudnn-benchmark", action="store_true", help="set torch.backends.cudnn.benchmark, as training scripts often do")
     parser.add_argument("--graph", type=Path, metavar="FILE", help="also draw the network painted with the results (.svg, .png, .pdf, .dot)")
@@ -65,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
         output_format(args.graph)  # a wrong suffix fails before the checks run
         check_output_path(args.graph, spec)
     total = len(resolve_cases(spec, case, args.max_cases)) * len(devices)
-    options = DeviceOptions(allow_tf32=args.allow_tf32, cudnn_benchmark=args.cudnn_benchmark, world_size=args.world_size, timeout=args.timeout)
+    options = DeviceOptions(allow_tf32=args.allow_tf32, cudnn_benchmark=args.cudnn_benchmark, world_size=args.world_size, timeout=args.timeout, max_memory=parse_size(args.max_memory) if args.max_memory is not None else None)
     with progress_bar(total, f"verify {spec.name}") as advance:
         report = verify(spec, devices=devices, case=case, require=args.require, progress=advance, options=options, select=parse_list(args.select), ignore=parse_list(args.ignore) or (), max_cases=args.max_cases)
     text = render(report, args.format, color=args.output is None and args.color)

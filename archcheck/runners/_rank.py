@@ -1,7 +1,15 @@
 """What one DDP rank runs: build, wrap, observe every case, one training step; report facts.
 
-Started by ``runners.ddp.launch`` as ``python -m archcheck.runners._rank FOLDER RANK``,
+Started by ``runners.ddp.launch`` (``python -P archcheck/processes.py PARENT archcheck.runners._rank
+FOLDER RANK``: it dies with the launcher and imports nothing from the working directory),
 or called in-process under torchrun (``runners.ddp.gather_torchrun``).
+
+The launcher's folder holds ``job.pkl`` (the spec and cases: small), ``weights.pt`` (the
+state of the launcher's cpu model) and ``reference.pt`` (the cpu's outputs, for parity),
+written once for all ranks and read with mmap, so the ranks share their pages. Rank 0
+unlinks both once every rank has them open; the weights are let go once loaded. Each rank compares its outputs with the reference itself
+and sends back only Differences; ``rank{N}.progress`` grows by one byte per case done
+(the launcher's heartbeat).
 """
 
 from __future__ import annotations
@@ -10,10 +18,11 @@ import os
 import pickle
 import socket
 import sys
+from contextlib import nullcontext
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Mapping
 
 import torch
 import torch.distributed as dist
@@ -23,30 +32,68 @@ from torch.nn.parallel import DistributedDataParallel
 from archcheck.errors import ArchcheckError, first_line
 from archcheck.inputs import call, make_inputs
 from archcheck.model import build
+from archcheck.observe.difference import compare
 from archcheck.observe.hooks import preserved
 from archcheck.observe.keep import freeze_tensors, keep_outputs
 from archcheck.observe.trace import Observation, observe
 from archcheck.observe.tree import tensors_in
 from archcheck.runners.base import DeviceOptions, numerics, strip_module_prefix
-from archcheck.runners.records import RankReport, StepReport
+from archcheck.runners.records import Differences, RankReport, StepReport
 from archcheck.spec import Case, Spec
+
+WEIGHTS, REFERENCE = "weights.pt", "reference.pt"
 
 
 def main(folder: str, rank: int) -> int:
     """A rank started by ``launch``: run it, leave a report or an error in ``folder``."""
-    spec, cases, world_size, backend, options, port, threads = pickle.loads((Path(folder) / "job.pkl").read_bytes())
+    here = Path(folder)
+    spec, cases, world_size, backend, options, port, threads = pickle.loads((here / "job.pkl").read_bytes())
     torch.set_num_threads(threads)
     loopback = _loopback_interface()
     for variable in ("GLOO_SOCKET_IFNAME", "NCCL_SOCKET_IFNAME"):
         if loopback:
             os.environ.setdefault(variable, loopback)
+    os.environ["MASTER_ADDR"] = "127.0.0.1"  # anything that reads it rendezvouses on loopback too
+    os.environ["MASTER_PORT"] = str(port)
+    progress = here / f"rank{rank}.progress"
     try:
-        report = run_rank(spec, cases, rank, world_size, rank, backend, options, f"tcp://127.0.0.1:{port}")
+        report = run_rank(
+            spec, cases, rank, world_size, rank, backend, options, store=_loopback_store(rank, world_size, port, options.timeout),
+            weights=_load(here / WEIGHTS), reference=_load(here / REFERENCE),
+            joined=(lambda: [(here / name).unlink(missing_ok=True) for name in (WEIGHTS, REFERENCE)]) if rank == 0 else None,
+            tick=lambda: _append(progress),
+        )
     except Exception as exc:
-        (Path(folder) / f"rank{rank}.error").write_text(error_text(exc), encoding="utf-8")
+        (here / f"rank{rank}.error").write_text(error_text(exc), encoding="utf-8")
         return 1
-    (Path(folder) / f"rank{rank}.pkl").write_bytes(pickle.dumps(report))
+    (here / f"rank{rank}.pkl").write_bytes(pickle.dumps(report))
     return 0
+
+
+def _loopback_store(rank: int, world_size: int, port: int, timeout: float) -> dist.TCPStore:
+    """The rendezvous store, listening on 127.0.0.1 only (rank 0 hosts it).
+
+    A store made from ``tcp://127.0.0.1:PORT`` listens on every interface; a socket bound
+    here and handed over (``master_listen_fd``) keeps it on loopback.
+    """
+    wait = timedelta(seconds=timeout)
+    if rank != 0:
+        return dist.TCPStore("127.0.0.1", port, world_size, False, wait)
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", port))
+    listener.listen()
+    return dist.TCPStore("127.0.0.1", port, world_size, True, wait, master_listen_fd=listener.detach())  # the store owns the socket now
+
+
+def _load(path: Path) -> Any:
+    """A file of tensors the launcher wrote, mapped (not copied) into this process; None when there is none."""
+    return torch.load(path, map_location="cpu", mmap=True, weights_only=True) if path.exists() else None
+
+
+def _append(path: Path) -> None:
+    with open(path, "ab") as beat:
+        beat.write(b".")
 
 
 def _loopback_interface() -> str:
@@ -63,30 +110,71 @@ def error_text(exc: BaseException) -> str:
     return first_line(exc)
 
 
-def run_rank(spec: Spec, cases: list[Case], rank: int, world_size: int, local_rank: int, backend: str, options: DeviceOptions, init_method: str, keep_group: bool = False) -> RankReport:
-    """Everything one rank does: build, wrap in DDP, observe every case, one training step."""
+def run_rank(
+    spec: Spec,
+    cases: list[Case],
+    rank: int,
+    world_size: int,
+    local_rank: int,
+    backend: str,
+    options: DeviceOptions,
+    init_method: str = "env://",
+    keep_group: bool = False,
+    *,
+    store: dist.Store | None = None,
+    weights: Mapping[str, torch.Tensor] | None = None,
+    reference: Mapping[int, Mapping[str, Any]] | None = None,
+    joined: Callable[[], None] | None = None,
+    tick: Callable[[], None] = lambda: None,
+) -> RankReport:
+    """Everything one rank does: build, wrap in DDP, observe every case, one training step.
+
+    ``store``: the rendezvous (else ``init_method``). ``weights``: the launcher's cpu model's state (else the seeded build's own). ``reference``:
+    the cpu's kept outputs by case index, to compare with here (None: no parity). ``joined``
+    runs once every rank has joined the process group; ``tick`` after each case.
+    """
     device = torch.device(f"cuda:{local_rank}" if backend == "nccl" else "cpu")
     if device.type == "cuda":
         torch.cuda.set_device(device)
     timeout = timedelta(seconds=options.timeout)
     if not dist.is_initialized():
-        dist.init_process_group(backend, init_method=init_method, rank=rank, world_size=world_size, timeout=timeout)
+        where = dict(store=store) if store is not None else dict(init_method=init_method)
+        dist.init_process_group(backend, rank=rank, world_size=world_size, timeout=timeout, **where)
+    if joined is not None:
+        joined()
     try:
         with numerics(options):
-            model = build(spec, "cpu").to(device)
-            wrapped = DistributedDataParallel(model, device_ids=[local_rank] if device.type == "cuda" else None, find_unused_parameters=True)
-            observations, tensors = [], []
-            for case in cases:
-                with keep_outputs(model, spec.module_paths) as kept:
-                    seen = observe(wrapped, make_inputs(spec, case, device), keep_tensors=True)
-                if seen.crash is None:
-                    tensors.append((case, freeze_tensors(seen.tensors, kept.get(None))))
+            model = build(spec, "cpu")
+            same = weights is not None  # every rank loads the same file: no broadcast of rank 0's weights needed
+            if weights is not None:
+                model.load_state_dict(weights)
+                weights = None  # unmaps the file's pages
+            model = model.to(device)
+            wrapped = DistributedDataParallel(
+                model, device_ids=[local_rank] if device.type == "cuda" else None, find_unused_parameters=True,
+                gradient_as_bucket_view=True,  # the gradients live in DDP's buckets: one copy of them, not two
+                init_sync=not same,
+            )
+            observations, differences = [], []
+            for index, case in enumerate(cases):
+                expected = reference.get(index) if reference is not None else None
+                with keep_outputs(model, spec.module_paths) if expected is not None else nullcontext() as kept:
+                    seen = observe(wrapped, make_inputs(spec, case, device), keep_tensors=expected is not None)
+                if expected is not None and seen.crash is None:
+                    differences.append((case, _compare(expected, freeze_tensors(seen.tensors, kept.get(None)), spec)))
                 observations.append((case, replace(seen, calls=strip_module_prefix(seen.calls), tensors=None)))
+                del seen, kept
+                tick()
             step = training_step(wrapped, model, spec, cases[0], rank, world_size, device, observations[0][1])
-        return RankReport(rank, world_size, str(device), tuple(observations), tuple(tensors), step)
+        return RankReport(rank, world_size, str(device), tuple(observations), tuple(differences), step)
     finally:
         if not keep_group and dist.is_initialized():
             dist.destroy_process_group()
+
+
+def _compare(expected: Mapping[str, Any], kept: Mapping[str, Any], spec: Spec) -> Differences:
+    """Each reference path's Difference from this rank's output; None where this rank gave none."""
+    return {path: compare(value, kept[path], spec.rtol, spec.atol) if path in kept else None for path, value in expected.items()}
 
 
 def training_step(wrapped: DistributedDataParallel, model: nn.Module, spec: Spec, case: Case, rank: int, world_size: int, device: torch.device, seen: Observation) -> StepReport:
@@ -136,21 +224,24 @@ def gradient_spread(named: list[tuple[str, nn.Parameter]], rtol: float, atol: fl
     """
     if not named:
         return {}
-    grads = [(p.grad if p.grad is not None else torch.zeros_like(p)).detach().flatten().double() for _, p in named]
-    sums = torch.stack([torch.stack([g.sum(), g.square().sum(), g.cumsum(0).sum()]) if g.numel() else g.new_zeros(3) for g in grads])
+    def grad(index: int) -> torch.Tensor:  # made one at a time: all of them in float64 would be twice the model
+        p = named[index][1]
+        return (p.grad if p.grad is not None else torch.zeros_like(p)).detach().flatten().double()
+
+    sums = torch.stack([_checksums(grad(i)) for i in range(len(named))])
     high, low = sums.clone(), sums.clone()
     dist.all_reduce(high, op=dist.ReduceOp.MAX)
     dist.all_reduce(low, op=dist.ReduceOp.MIN)
-    suspects = [index for index in range(len(grads)) if not torch.equal(high[index], low[index])]
+    suspects = [index for index in range(len(named)) if not torch.equal(high[index], low[index])]
     if not suspects:
         return dict(worst_param=named[0][0], worst_abs=0.0, worst_rel=0.0)
-    mine = torch.cat([grads[i] for i in suspects])
+    mine = torch.cat([grad(i) for i in suspects])
     reference = mine.clone()
     dist.broadcast(reference, src=0)
     difference, size = (mine - reference).abs(), reference.abs()
     over = (difference - (atol + rtol * size)).clamp_min(0)  # > 0 where beyond tolerance
     relative = torch.where(size > 0, difference / size.clamp_min(torch.finfo(torch.float64).tiny), torch.zeros_like(size))
-    parts = [grads[i].numel() for i in suspects]
+    parts = [named[i][1].numel() for i in suspects]
     worst = torch.stack([torch.stack([piece.max() if piece.numel() else piece.new_zeros(()) for piece in t.split(parts)]) for t in (difference, relative, over)])
     dist.all_reduce(worst, op=dist.ReduceOp.MAX)
     worst = worst.cpu()
@@ -159,11 +250,16 @@ def gradient_spread(named: list[tuple[str, nn.Parameter]], rtol: float, atol: fl
     return dict(unequal=unequal, worst_param=named[suspects[top]][0], worst_abs=float(worst[0, top]), worst_rel=float(worst[1].max()))
 
 
+def _checksums(g: torch.Tensor) -> torch.Tensor:
+    """Sum, sum of squares and sum of the running sum (which sees order), in float64."""
+    return torch.stack([g.sum(), g.square().sum(), g.cumsum(0).sum()]) if g.numel() else g.new_zeros(3)
+
+
 def never_called(model: nn.Module, seen: Observation) -> tuple[str, ...]:
     """Modules that hold parameters of their own and did not run in the observed forward."""
     return tuple(name for name, module in model.named_modules() if name and name not in seen.calls and any(True for _ in module.parameters(recurse=False)))
 
 
 
-if __name__ == "__main__":  # a rank started by launch
+if __name__ == "__main__":  # a rank started by launch (through archcheck/processes.py)
     sys.exit(main(sys.argv[1], int(sys.argv[2])))

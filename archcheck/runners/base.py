@@ -23,9 +23,12 @@ class DeviceOptions:
     allow_tf32: bool = False  # TF32 matmuls and convolutions on Ampere+ GPUs: off, or parity at 1e-4 fails
     cudnn_benchmark: bool = False  # cudnn autotuning, as the YOLOv4 training script sets it
     world_size: int | None = None  # ddp processes; default: one per GPU with nccl, 2 with gloo
-    timeout: float = 600.0  # seconds a ddp run may take, process group init included
+    timeout: float = 600.0  # seconds a ddp run may go without progress (a case done), process group init included
+    max_memory: int | None = None  # bytes a run may need (archcheck.memory's estimate): None, what the device has free; 0, no bound
 
     def __post_init__(self) -> None:
+        if self.max_memory is not None and self.max_memory < 0:
+            raise UsageError(f"--max-memory must be 0 (no limit) or more, got {self.max_memory}")
         if self.world_size is not None and not 1 <= self.world_size <= MAX_WORLD_SIZE:
             raise UsageError(f"the ddp world size must be between 1 and {MAX_WORLD_SIZE}, got {self.world_size}")
         if not self.timeout > 0:

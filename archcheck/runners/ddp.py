@@ -1,33 +1,38 @@
 """DistributedDataParallel: the runner and its launcher (the rank's own code is in ``_rank.py``).
 
-archcheck launches the processes itself (fresh interpreters, talking over a free port on
-127.0.0.1; gloo on CPU, nccl with one GPU per process). Under ``torchrun`` (RANK,
+archcheck launches the processes itself (fresh interpreters that die with this one,
+rendezvousing on a free port bound to 127.0.0.1; gloo on CPU, nccl with one GPU per
+process). They load the weights of this process's cpu model and the cpu's outputs from
+files written once, compare their outputs with those themselves and send back only the differences. Under ``torchrun`` (RANK,
 WORLD_SIZE and LOCAL_RANK set) the same rank code runs in this process and the ranks
 share their reports, so a check can span several machines.
 
 Each rank reports facts (a RankReport); ``checks/ddp.py`` judges them. A rank that
-raises or dies ends the run with its error; every wait has a timeout.
+raises or dies ends the run with its error; a run that makes no progress for
+``options.timeout`` seconds is stopped.
 """
 
 from __future__ import annotations
 
 import os
 import pickle
+import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import torch
 import torch.distributed as dist
 
+from archcheck.memory import refusal
 from archcheck.model import Builds
-from archcheck.runners._rank import error_text, run_rank
+from archcheck.processes import child_command, import_path, kill_all, stop_children_on_signals
+from archcheck.runners._rank import REFERENCE, WEIGHTS, error_text, run_rank
 from archcheck.runners.base import DeviceOptions, cuda_unavailable
-from archcheck.runners.records import DeviceRun, RankReport
+from archcheck.runners.records import DeviceRun, RankReport, Tensors
 from archcheck.spec import Case, Spec
 
 
@@ -72,65 +77,138 @@ class DistributedRunner:
             return f"nccl needs one GPU per process: {self.world_size} processes, {torch.cuda.device_count()} GPUs visible"
         return ""
 
-    def run(self, spec: Spec, cases: list[Case], builds: Builds, progress: Callable[[], None]) -> DeviceRun:
+    compares_with_cpu = True  # pipeline: pass the cpu run's outputs as ``reference``
+
+    def run(self, spec: Spec, cases: list[Case], builds: Builds, progress: Callable[[], None], reference: Mapping[Case, Tensors] | None = None) -> DeviceRun:
+        """``reference``: the cpu run's kept outputs by case (None without a cpu run: no parity)."""
+        by_index = {index: reference[case] for index, case in enumerate(cases) if case in reference} if reference is not None else None
+        ticks = [0]
+
+        def tick() -> None:
+            ticks[0] += 1
+            progress()
+
+        if self.backend == "gloo" and not in_torchrun():  # the ranks share this machine's memory
+            too_big = refusal(spec, cases, builds.meta, "cpu", self.options.max_memory, processes=self.world_size, keep=False)
+            if too_big:
+                return DeviceRun(self.name, failure=too_big, failure_rule="memory")
         try:
-            reports = gather_torchrun(spec, cases, self.backend, self.options) if in_torchrun() else launch(spec, cases, self.world_size, self.backend, self.options)
+            if in_torchrun():
+                reports = gather_torchrun(spec, cases, self.backend, self.options, by_index)
+            else:
+                weights = builds.cpu.state_dict() if by_index is not None else None
+                reports = launch(spec, cases, self.world_size, self.backend, self.options, weights, by_index, tick)
         except DistributedFailure as exc:
             return DeviceRun(self.name, failure=str(exc), failure_rule="ddp-process")
         finally:
-            for _ in cases:
+            for _ in range(len(cases) - ticks[0]):
                 progress()
         observations = tuple(item for report in reports for item in report.observations)
         where = tuple(f"rank {report.rank}" for report in reports for _ in report.observations)
-        tensors = tuple((f"rank {report.rank}", case, kept) for report in reports for case, kept in report.tensors)
-        return DeviceRun(self.name, observations, where=where, tensors=tensors, ranks=tuple(reports))
+        differences = tuple((f"rank {report.rank}", case, found) for report in reports for case, found in report.differences)
+        return DeviceRun(self.name, observations, where=where, differences=differences, compares_with_cpu=True, ranks=tuple(reports))
 
 
 # The launcher --------------------------------------------------------------------------------
 
+FOLDER_PREFIX = "archcheck-ddp-"
 
-def launch(spec: Spec, cases: list[Case], world_size: int, backend: str, options: DeviceOptions) -> list[RankReport]:
+
+def launch(
+    spec: Spec,
+    cases: list[Case],
+    world_size: int,
+    backend: str,
+    options: DeviceOptions,
+    weights: Mapping[str, torch.Tensor] | None = None,
+    reference: Mapping[int, Tensors] | None = None,
+    progress: Callable[[], None] = lambda: None,
+) -> list[RankReport]:
     """Start ``world_size`` ranks on this machine and collect their reports; raise DistributedFailure.
 
-    Ranks are fresh interpreters (``python -m archcheck.runners._rank FOLDER RANK``), not
-    multiprocessing children: those re-run the caller's main script. They get this
-    process's sys.path, so the spec's factory imports there as it does here.
+    Ranks are fresh interpreters (``processes.child_command``), not multiprocessing children:
+    those re-run the caller's main script. They get this process's sys.path (and not the
+    working directory's files), so the spec's factory imports there as it does here, and
+    they die with this process whatever ends it. SIGTERM or SIGHUP here stops them and
+    removes the job folder; after a SIGKILL the next launch removes it.
     """
-    with tempfile.TemporaryDirectory(prefix="archcheck-ddp-") as name:
-        folder = Path(name)
-        threads = torch.get_num_threads()  # as here: CPU kernels pick their algorithm by thread count, and parity compares with this process
-        (folder / "job.pkl").write_bytes(pickle.dumps((spec, cases, world_size, backend, options, free_port(), threads)))
-        environment = os.environ | {"PYTHONPATH": os.pathsep.join(p for p in sys.path if p), "TORCH_CPP_LOG_LEVEL": os.environ.get("TORCH_CPP_LOG_LEVEL", "ERROR")}
-        processes = []
-        try:
+    remove_stale_folders()
+    folder = Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-"))
+    processes: list[subprocess.Popen] = []
+    try:
+        with stop_children_on_signals(lambda: kill_all([p.pid for p in processes])):
+            threads = torch.get_num_threads()  # as here: CPU kernels pick their algorithm by thread count, and parity compares with this process
+            (folder / "job.pkl").write_bytes(pickle.dumps((spec, cases, world_size, backend, options, free_port(), threads)))
+            for name, tensors in ((WEIGHTS, weights), (REFERENCE, reference)):
+                if tensors is not None:
+                    torch.save(tensors, folder / name)
+            environment = os.environ | {"PYTHONPATH": import_path(), "TORCH_CPP_LOG_LEVEL": os.environ.get("TORCH_CPP_LOG_LEVEL", "ERROR")}
             for rank in range(world_size):
                 with open(folder / f"rank{rank}.log", "wb") as log:
-                    command = [sys.executable, "-m", "archcheck.runners._rank", str(folder), str(rank)]
+                    command = child_command("archcheck.runners._rank", str(folder), str(rank))
                     processes.append(subprocess.Popen(command, env=environment, stdout=log, stderr=subprocess.STDOUT))
-            failed = _wait(processes, time.monotonic() + options.timeout)
-        finally:
-            _stop(processes)
-        if failed is None:
-            raise DistributedFailure(f"the {world_size} ddp processes did not finish within {options.timeout:g} s; they were stopped")
-        if failed >= 0:
-            raise DistributedFailure(describe_failure(folder, [p.returncode for p in processes], failed))
-        return [pickle.loads((folder / f"rank{rank}.pkl").read_bytes()) for rank in range(world_size)]
+            failed = _wait(processes, folder, options.timeout, progress)
+            if failed is None:
+                raise DistributedFailure(f"the {world_size} ddp processes made no progress for {options.timeout:g} s; they were stopped")
+            if failed >= 0:
+                _stop(processes)
+                raise DistributedFailure(describe_failure(folder, [p.returncode for p in processes], failed))
+            return [pickle.loads((folder / f"rank{rank}.pkl").read_bytes()) for rank in range(world_size)]
+    finally:
+        _stop(processes)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
-def _wait(processes: list[subprocess.Popen], deadline: float) -> int | None:
-    """-1 when every process ended well; the rank of the first that failed; None at the deadline."""
+def remove_stale_folders() -> None:
+    """Remove the job folders of launchers that are gone (killed with SIGKILL: nothing of theirs ran to clean up)."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{FOLDER_PREFIX}*-*"):
+        owner = folder.name.removeprefix(FOLDER_PREFIX).partition("-")[0]
+        if owner.isdigit() and not _alive(int(owner)) and folder.is_dir() and folder.stat().st_uid == os.getuid():
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _wait(processes: list[subprocess.Popen], folder: Path, timeout: float, progress: Callable[[], None]) -> int | None:
+    """-1 when every process ended well; the rank of the first that failed; None after ``timeout`` s without progress.
+
+    Progress: a rank finished a case (its ``rank{N}.progress`` grew) or a rank ended.
+    """
     pending = set(range(len(processes)))
+    beats, reported, last = 0, 0, time.monotonic()
     while pending:
         for rank in sorted(pending):
             code = processes[rank].poll()
             if code is not None:
                 pending.discard(rank)
+                last = time.monotonic()
                 if code != 0:
                     return rank
-        if time.monotonic() > deadline:
+        sizes = [_size(folder / f"rank{rank}.progress") for rank in range(len(processes))]
+        if sum(sizes) != beats:
+            beats, last = sum(sizes), time.monotonic()
+        for _ in range(min(sizes) - reported):  # a case counts once every rank has done it
+            progress()
+        reported = max(reported, min(sizes))
+        if time.monotonic() - last > timeout:
             return None
         time.sleep(0.1)
     return -1
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
 
 
 def _stop(processes: list[subprocess.Popen]) -> None:
@@ -166,12 +244,12 @@ def describe_failure(folder: Path, exit_codes: list[int | None], first: int) -> 
     return f"ddp rank {rank} failed: the process exited with code {code} without a Python error"
 
 
-def gather_torchrun(spec: Spec, cases: list[Case], backend: str, options: DeviceOptions) -> list[RankReport]:
-    """Under torchrun: run this rank, then share every rank's report with every rank."""
+def gather_torchrun(spec: Spec, cases: list[Case], backend: str, options: DeviceOptions, reference: Mapping[int, Tensors] | None) -> list[RankReport]:
+    """Under torchrun: run this rank (against this process's own cpu outputs), then share every rank's report with every rank."""
     rank, world_size, local_rank = (int(os.environ[name]) for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK"))
     ours = not dist.is_initialized()  # a group the caller made is the caller's to end
     try:
-        report = run_rank(spec, cases, rank, world_size, local_rank, backend, options, "env://", keep_group=True)
+        report = run_rank(spec, cases, rank, world_size, local_rank, backend, options, "env://", keep_group=True, reference=reference)
         reports: list[Any] = [None] * world_size
         dist.all_gather_object(reports, report)
         return reports

@@ -9,6 +9,7 @@ import torch
 
 from archcheck.errors import first_line
 from archcheck.inputs import make_inputs
+from archcheck.memory import allocation_text, is_allocation_failure, refusal
 from archcheck.model import Builds
 from archcheck.observe.keep import freeze_tensors, keep_outputs
 from archcheck.observe.trace import observe
@@ -28,6 +29,19 @@ class LocalRunner:
         return cuda_unavailable(torch.device(self.device).index or 0)
 
     def run(self, spec: Spec, cases: list[Case], builds: Builds, progress: Callable[[], None]) -> DeviceRun:
+        """Every case on this device; a run the memory estimate says will not fit, or one the allocator refuses, is a ``memory`` failure."""
+        real = self.device != "meta"
+        too_big = refusal(spec, cases, builds.meta, self.device, self.options.max_memory) if real else ""
+        if too_big:
+            return DeviceRun(self.name, failure=too_big, failure_rule="memory")
+        try:
+            return self._run(spec, cases, builds, progress)
+        except (RuntimeError, MemoryError) as exc:
+            if not is_allocation_failure(exc):
+                raise
+            return DeviceRun(self.name, failure=f"out of memory on {self.device}: {allocation_text(exc)}", failure_rule="memory")
+
+    def _run(self, spec: Spec, cases: list[Case], builds: Builds, progress: Callable[[], None]) -> DeviceRun:
         keep = self.device != "meta" and self.compared
         with numerics(self.options):
             try:

@@ -8,10 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
 
+from archcheck.observe.difference import Difference
 from archcheck.observe.trace import Observation
 from archcheck.spec import Case
 
 Tensors = Mapping[str, tuple[Any, ...]]  # module path (OUTPUT for the model) -> CPU copy of each call's output
+Differences = Mapping[str, "Difference | None"]  # module path -> how far it is from the cpu's; None: no output there
 
 
 @dataclass(frozen=True)
@@ -43,13 +45,13 @@ class StepReport:
 
 @dataclass(frozen=True)
 class RankReport:
-    """What one DDP rank saw (shapes, and CPU tensors for parity); sent from the rank to the launcher."""
+    """What one DDP rank saw (shapes, and how far its outputs are from the cpu's); sent from the rank to the launcher."""
 
     rank: int
     world_size: int
     device: str
     observations: tuple[tuple[Case, Observation], ...]
-    tensors: tuple[tuple[Case, Any], ...]
+    differences: tuple[tuple[Case, Differences], ...]  # compared on the rank; empty without a cpu reference
     step: StepReport
 
 
@@ -57,7 +59,9 @@ class RankReport:
 class DeviceRun:
     """Everything one device showed: one Observation per case (per replica or rank: ``where``).
 
-    ``tensors`` holds (where, case, outputs) for the parity check. ``unavailable`` says why the
+    ``tensors`` holds (where, case, outputs) for the parity check; ``differences`` (where, case,
+    Differences) what a device compared with the cpu's outputs itself (DDP ranks), and
+    ``compares_with_cpu`` says it would have, had there been a cpu run. ``unavailable`` says why the
     device did not run here; ``failure`` (with its ``failure_rule``) why it broke down (out of
     memory, a dead process). ``replicas``/``state_dict_problem`` are DataParallel's facts,
     ``ranks`` DDP's.
@@ -67,6 +71,8 @@ class DeviceRun:
     observations: tuple[tuple[Case, Observation], ...] = ()
     where: tuple[str, ...] = ()  # per observation: "cuda:1" (a DataParallel replica), "rank 1"; empty: the device itself
     tensors: tuple[tuple[str, Case, Tensors], ...] = ()
+    differences: tuple[tuple[str, Case, Differences], ...] = ()
+    compares_with_cpu: bool = False
     unavailable: str = ""
     failure: str = ""
     failure_rule: str = ""  # the rule id a failure is reported under: memory, ddp-process

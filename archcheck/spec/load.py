@@ -6,6 +6,7 @@ Every fault found is reported at once, each with ``file:line:col``.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -235,7 +236,10 @@ class _Builder:
         if ":" not in raw.model.factory or raw.model.factory.startswith(":") or raw.model.factory.endswith(":"):
             self.fail(f"model.factory must be 'module:callable', got {raw.model.factory!r}", ("model", "factory"))
         for name in ("rtol", "atol"):
-            if getattr(raw.parity, name) < 0:
+            value = getattr(raw.parity, name)
+            if not math.isfinite(value):  # .inf (or .nan) would pass every comparison: parity silently off
+                self.fail(f"parity.{name} must be a finite number, got {value}; to skip parity, leave the other devices out or use --ignore parity", ("parity", name))
+            elif value < 0:
                 self.fail(f"parity.{name} must not be negative", ("parity", name))
 
         # Every name the spec declares, even one whose entry is faulty: that fault is

@@ -1,19 +1,22 @@
 """Tiny networks for the device tests, importable by spawned DDP ranks (tests/ is on their sys.path).
 
 ``fail`` picks how rank 1 breaks while the model is built: "raise" raises, "exit" ends the process with os._exit(3).
+``nap`` seconds of sleep in every forward keep a run alive while a test looks at its processes.
 """
 
 from __future__ import annotations
 
 import os
+import time
 
 import torch.distributed as dist
 from torch import nn
 
 
 class Tiny(nn.Module):
-    def __init__(self, unused: bool = False) -> None:
+    def __init__(self, unused: bool = False, nap: float = 0.0) -> None:
         super().__init__()
+        self.nap = nap
         self.conv = nn.Conv2d(3, 8, 3, padding=1)
         self.act = nn.ReLU()
         self.head = nn.Conv2d(8, 4, 1)
@@ -21,13 +24,14 @@ class Tiny(nn.Module):
             self.spare = nn.Linear(4, 4)  # defined, never called: DDP fails on it
 
     def forward(self, x):
+        time.sleep(self.nap)
         return self.head(self.act(self.conv(x)))
 
 
-def tiny(unused: bool = False, fail: str = "") -> nn.Module:
+def tiny(unused: bool = False, fail: str = "", nap: float = 0.0) -> nn.Module:
     rank = dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
     if rank == 1 and fail == "raise":
         raise RuntimeError("boom on rank 1")
     if rank == 1 and fail == "exit":
         os._exit(3)
-    return Tiny(unused)
+    return Tiny(unused, nap)

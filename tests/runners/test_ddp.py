@@ -96,7 +96,7 @@ def test_a_rank_that_dies_ends_the_run_with_its_exit_code(tmp_path):
 
 def test_a_run_past_its_timeout_is_stopped(tmp_path):
     report = verify(tiny(tmp_path), devices=["ddp:gloo"], options=DeviceOptions(timeout=0.2))
-    assert [p.message for p in report.problems] == ["the 2 ddp processes did not finish within 0.2 s; they were stopped"]
+    assert [p.message for p in report.problems] == ["the 2 ddp processes made no progress for 0.2 s; they were stopped"]
 
 
 def test_describe_failure_blames_the_rank_that_died_silently(tmp_path):

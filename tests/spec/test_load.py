@@ -108,6 +108,8 @@ def test_mutated_specs_fail_at_the_right_place(mutation, expected):
             "s.yaml:11:37: error: 'lots' is not a number; write e.g. 64363101, 30.05G or 1.2e9",
         ]),
         ("parity: {rtol: -1}\n", ["s.yaml:11:16: error: parity.rtol must not be negative"]),
+        ("parity: {atol: .inf}\n", ["s.yaml:11:16: error: parity.atol must be a finite number, got inf; to skip parity, leave the other devices out or use --ignore parity"]),
+        ("parity: {rtol: .nan}\n", ["s.yaml:11:16: error: parity.rtol must be a finite number, got nan; to skip parity, leave the other devices out or use --ignore parity"]),
         ("outputs: 3\n", ["s.yaml:11:10: error: outputs: input should be a valid list (got 3)"]),
     ],
 )
