@@ -35,9 +35,9 @@ outputs: [B, 4, H, W]
 """
 
 
-def napping(folder: Path, nap: float) -> Path:
+def napping(folder: Path, nap: float, on_meta: bool = False) -> Path:
     path = folder / "napping.yaml"
-    path.write_text(SPEC.replace("NAP", str(nap)))
+    path.write_text(SPEC.replace("NAP", f"{nap}, nap_on_meta: {str(on_meta).lower()}"))
     return path
 
 
@@ -125,7 +125,7 @@ def test_ddp_ranks_die_with_their_parent_and_leave_no_job_folder(tmp_path, signu
 @pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGKILL])
 def test_resolution_workers_die_with_their_parent(tmp_path, signum):
-    parent = start(["resolutions", str(napping(tmp_path, 0.5)), "--dim", "H", "--range", "1:64", "--jobs", "2"], tmp_path)
+    parent = start(["resolutions", str(napping(tmp_path, 0.5, on_meta=True)), "--dim", "H", "--range", "1:64", "--jobs", "2"], tmp_path)
     try:
         workers = wait_for(lambda: len(children(parent.pid)) >= 2 and children(parent.pid), 60, "two workers")
         time.sleep(1)  # the workers are inside their first chunk

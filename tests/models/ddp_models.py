@@ -1,7 +1,7 @@
 """Tiny networks for the device tests, importable by spawned DDP ranks (tests/ is on their sys.path).
 
 ``fail`` picks how rank 1 breaks while the model is built: "raise" raises, "exit" ends the process with os._exit(3).
-``nap`` seconds of sleep in every forward keep a run alive while a test looks at its processes.
+``nap`` seconds of sleep in every real forward (and meta ones with ``nap_on_meta``) keep a run alive while a test looks at its processes.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from torch import nn
 
 
 class Tiny(nn.Module):
-    def __init__(self, unused: bool = False, nap: float = 0.0) -> None:
+    def __init__(self, unused: bool = False, nap: float = 0.0, nap_on_meta: bool = False) -> None:
         super().__init__()
-        self.nap = nap
+        self.nap, self.nap_on_meta = nap, nap_on_meta
         self.conv = nn.Conv2d(3, 8, 3, padding=1)
         self.act = nn.ReLU()
         self.head = nn.Conv2d(8, 4, 1)
@@ -24,14 +24,15 @@ class Tiny(nn.Module):
             self.spare = nn.Linear(4, 4)  # defined, never called: DDP fails on it
 
     def forward(self, x):
-        time.sleep(self.nap)
+        if self.nap_on_meta or not x.is_meta:  # by default the meta runs (memory estimate, shapes) stay instant
+            time.sleep(self.nap)
         return self.head(self.act(self.conv(x)))
 
 
-def tiny(unused: bool = False, fail: str = "", nap: float = 0.0) -> nn.Module:
+def tiny(unused: bool = False, fail: str = "", nap: float = 0.0, nap_on_meta: bool = False) -> nn.Module:
     rank = dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
     if rank == 1 and fail == "raise":
         raise RuntimeError("boom on rank 1")
     if rank == 1 and fail == "exit":
         os._exit(3)
-    return Tiny(unused, nap)
+    return Tiny(unused, nap, nap_on_meta)
