@@ -26,8 +26,8 @@ from archcheck.counting.records import (
     Uncounted,
 )
 from archcheck.errors import ModelError
-from archcheck.observe.fastmeta import fast_meta
 from archcheck.inputs import Inputs, call
+from archcheck.observe.fastmeta import fast_meta
 from archcheck.spec import Case
 
 

@@ -17,8 +17,8 @@ import torch
 from torch import nn
 
 from archcheck.errors import first_line
-from archcheck.observe.fastmeta import fast_meta
 from archcheck.inputs import Inputs, call
+from archcheck.observe.fastmeta import fast_meta
 from archcheck.observe.hooks import watch
 from archcheck.observe.tree import to_cpu
 from archcheck.spec.shapes import DictValue, OtherValue, TensorInfo, Value, format_value
