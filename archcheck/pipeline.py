@@ -25,7 +25,7 @@ from archcheck.results import Report
 from archcheck.runners import DeviceOptions, DeviceRun, Runner, runners_for
 from archcheck.runners.local import LocalRunner
 from archcheck.spec import Spec, load_spec
-from archcheck.spec.domain import resolve_cases
+from archcheck.spec.domain import cases_for, resolve_cases
 from archcheck.spec.limits import MAX_CASES
 
 
@@ -67,7 +67,8 @@ def verify(
     evidence = Evidence(spec, tuple(cases), builds.meta, runs, counted, count_error, require)
     results = tuple(run_checks(spec, evidence, rules))
     sections = tuple(dict.fromkeys(m.section for m in spec.modules)) + SECTIONS
-    return Report(spec, tuple(r.name for r in runners), tuple(cases), results, time.perf_counter() - started, runs, sections)
+    ran = tuple((run.device, len({case for case, _ in run.observations})) for run in runs if run.ran)
+    return Report(spec, tuple(r.name for r in runners), tuple(cases), results, time.perf_counter() - started, runs, sections, ran)
 
 
 def _run_all(runners: list[Runner], spec: Spec, cases: list, builds: Builds, progress: Callable[[str, int], None] | None) -> tuple[DeviceRun, ...]:
@@ -86,7 +87,7 @@ def _run_all(runners: list[Runner], spec: Spec, cases: list, builds: Builds, pro
         tick = (lambda name=runner.name: progress(name, 1)) if progress else (lambda: None)
         cpu = next((run for run in runs.values() if run.device == "cpu" and run.ran), None)
         extra = {"reference": {case: kept for _, case, kept in cpu.tensors} if cpu else None} if getattr(runner, "compares_with_cpu", False) else {}
-        runs[index] = runner.run(spec, cases, builds, tick, **extra)
+        runs[index] = runner.run(spec, cases_for(spec, runner.name, cases), builds, tick, **extra)
     return tuple(runs[index] for index in range(len(runners)))
 
 

@@ -68,6 +68,7 @@ class Report:
     seconds: float = 0.0
     runs: tuple[Any, ...] = field(default=(), compare=False, repr=False)  # runners.DeviceRun: the evidence, for graphs and debugging
     sections: tuple[str, ...] = ()  # the order of the report's sections (checks.SECTIONS after the spec's own)
+    ran: tuple[tuple[str, int], ...] = ()  # (device, cases it ran): a spec's ``cases:`` may run fewer on some devices
 
     @property
     def problems(self) -> tuple[Result, ...]:

@@ -52,5 +52,6 @@ def render_json(report: Report) -> str:
             "devices": list(report.devices),
             "cases": [c.as_dict() for c in report.cases],
             "results": [result_record(r) for r in report.results],
+            "ran": {device: cases for device, cases in report.ran},
         },
     )

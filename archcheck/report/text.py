@@ -22,7 +22,7 @@ def render_text(report: Report, color: bool = False, width: int = 120) -> str:
     buffer = StringIO()
     console = Console(file=buffer, force_terminal=color, no_color=not color, width=width, highlight=False)
     spec = report.spec
-    console.print(Text.assemble(("archcheck verify ", "bold"), str(spec.path), f"  ({spec.name}; devices {', '.join(report.devices)}; {len(report.cases)} cases)"))
+    console.print(Text.assemble(("archcheck verify ", "bold"), str(spec.path), f"  ({spec.name}; {_devices_and_cases(report)})"), soft_wrap=True)
     by_section: dict[str, list[Result]] = defaultdict(list)
     for result in report.results:
         by_section[result.section].append(result)
@@ -58,6 +58,15 @@ def render_text(report: Report, color: bool = False, width: int = 120) -> str:
         )
     )
     return buffer.getvalue()
+
+
+def _devices_and_cases(report: Report) -> str:
+    """``devices meta, cpu; 8 cases``, or ``8 cases on meta, 1 on cpu`` when a spec's ``cases:`` runs fewer on some."""
+    counts = dict(report.ran)
+    if not counts or len(set(counts.values())) == 1 and all(n == len(report.cases) for n in counts.values()):
+        return f"devices {', '.join(report.devices)}; {len(report.cases)} cases"
+    parts = [f"{counts[d]} case{'s' if counts[d] != 1 else ''} on {d}" if i == 0 else f"{counts[d]} on {d}" for i, d in enumerate(d for d in report.devices if d in counts)]
+    return ", ".join(parts)
 
 
 def _section_table(section: str, results: list[Result]) -> Table:

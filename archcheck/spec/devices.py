@@ -17,6 +17,7 @@ KINDS = {
 }
 SUFFIXES = {"cuda": re.compile(r"\d+"), "ddp": re.compile(r"gloo|nccl")}
 EXPECTED = "meta, cpu, cuda, cuda:N, dp or ddp (ddp:gloo, ddp:nccl)"
+CASE_CHOICES = ("all", "first", "smallest")  # ``cases: {cpu: smallest}``; or a list of dim bindings
 
 
 def device_problem(name: str) -> str:

@@ -7,7 +7,8 @@ which cases verify runs (``resolve_cases``), which of them lie outside the claim
 
 from __future__ import annotations
 
-from typing import Mapping
+import math
+from typing import Mapping, Sequence
 
 from archcheck.errors import UsageError, did_you_mean
 from archcheck.spec.expr import ExprError
@@ -63,3 +64,25 @@ def domain_text(spec: Spec) -> str:
             step = f" step {dim.multiple_of}" if dim.multiple_of else ""
             parts.append(f"{dim.name} in {dim.range[0]}..{dim.range[1]}{step}")
     return ", ".join(parts)
+
+
+def cases_for(spec: Spec, device: str, cases: Sequence[Case]) -> list[Case]:
+    """The cases ``device`` runs, as the spec's ``cases:`` chooses (default: all of them).
+
+    A runner named ``cuda:1`` follows ``cases: {cuda:1: ...}``, else ``cases: {cuda: ...}``;
+    ``ddp:gloo`` follows ``ddp``. ``smallest``: the case whose inputs have the fewest elements.
+    A list of dim bindings keeps the cases that match one of them.
+    """
+    choice = spec.device_cases.get(device, spec.device_cases.get(device.partition(":")[0], "all"))
+    if choice == "all" or not cases:
+        return list(cases)
+    if choice == "first":
+        return [cases[0]]
+    if choice == "smallest":
+        return [min(cases, key=lambda case: _input_elements(spec, case))]
+    return [case for case in cases if any(all(case.as_dict().get(k) == v for k, v in binding.items()) for binding in choice)]
+
+
+def _input_elements(spec: Spec, case: Case) -> int:
+    env = spec.env(case)
+    return sum(math.prod(i.pattern.concrete(env)) for i in spec.inputs)

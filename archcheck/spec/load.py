@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from archcheck.errors import Diagnostic, Location, SpecError
 from archcheck.spec.constraints import Constraint, parse_constraint
-from archcheck.spec.devices import device_problem
+from archcheck.spec.devices import CASE_CHOICES, device_problem
 from archcheck.spec.expr import Expr, ExprError, parse_expr
 from archcheck.spec.limits import dim_faults
 from archcheck.spec.records import (
@@ -233,6 +233,7 @@ class _Builder:
             problem = device_problem(device)
             if problem:
                 self.fail(problem, ("devices", index))
+        self._device_cases()
         if ":" not in raw.model.factory or raw.model.factory.startswith(":") or raw.model.factory.endswith(":"):
             self.fail(f"model.factory must be 'module:callable', got {raw.model.factory!r}", ("model", "factory"))
         for name in ("rtol", "atol"):
@@ -268,6 +269,7 @@ class _Builder:
             locations={key: loc for key in self.document.data if (loc := self.document.locate_key((key,)))}
             | {"model.factory": self.at("model", "factory"), "model.kwargs": self.document.locate_key(("model", "kwargs"))},
             constraints=constraints,
+            device_cases={device: (choice if isinstance(choice, str) else tuple(choice)) for device, choice in raw.cases.items()},
         )
         if constraints and not spec.cases():
             first = replace(spec, constraints=()).cases()[0]
@@ -378,6 +380,20 @@ class _Builder:
             except _Cycle:
                 return ()
         return tuple(ordered)
+
+    def _device_cases(self) -> None:
+        """``cases: {cpu: smallest}``: a device name, and all, first, smallest or dim bindings of the dims."""
+        names = {d for d in self.raw.dims}
+        for device, choice in self.raw.cases.items():
+            problem = device_problem(device)
+            if problem:
+                self.fail(problem, ("cases", device), key=True)
+            if isinstance(choice, str) and choice not in CASE_CHOICES:
+                self.fail(f"cases.{device} must be one of {', '.join(CASE_CHOICES)} or a list of dim bindings, got {choice!r}", ("cases", device))
+            for index, binding in enumerate(choice if isinstance(choice, list) else ()):
+                for name in binding:
+                    if name not in names:
+                        self.fail(f"cases.{device} names {name!r}, which is not a dim{_did_you_mean(name, sorted(names))}", ("cases", device, index, name), key=True)
 
     def _dims(self, inputs: tuple[Input, ...]) -> tuple[Dim, ...]:
         dims = []

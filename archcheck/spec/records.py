@@ -146,6 +146,7 @@ class Spec:
     description: str | None = None
     locations: Mapping[str, Location] = field(default_factory=dict)  # top-level keys and model.factory
     constraints: tuple[Constraint, ...] = ()
+    device_cases: Mapping[str, str | tuple[Mapping[str, int], ...]] = field(default_factory=dict)  # ``cases:``: which cases a device runs
 
     def dim(self, name: str) -> Dim:
         return next(d for d in self.dims if d.name == name)

@@ -74,4 +74,6 @@ class RawSpec(_Strict):
     params: Optional[RawParams] = None
     flops: Optional[RawFlops] = None
     devices: list[StrictStr] = Field(default_factory=lambda: ["meta", "cpu"])
+    # which cases a device runs: {cpu: smallest}; all (the default), first, smallest, or a list of dim bindings
+    cases: dict[StrictStr, Union[StrictStr, list[dict[StrictStr, StrictInt]]]] = Field(default_factory=dict)
     parity: RawParity = Field(default_factory=RawParity)
