@@ -131,7 +131,7 @@ def resolutions(
     for name in names:
         sweep = [Case.of(base | {name: size}) for size in range(low, high + 1)]
         outcomes = dict(zip(range(low, high + 1), _run_all(spec, sweep, jobs, lambda n: tick(name, n))))
-        found.append(_summarize(spec.dim(name), low, high, sweep[0], outcomes))
+        found.append(_summarize(spec, spec.dim(name), low, high, sweep[0], outcomes))
     return ResolutionsReport(spec, tuple(found), time.perf_counter() - started)
 
 
@@ -201,7 +201,7 @@ def _outcome(observation: Observation | None, results: list[CheckResult]) -> tup
     return "shape", where, first.message + more
 
 
-def _summarize(dim: Dim, low: int, high: int, held: Case, outcomes: dict[int, tuple[str, str, str]]) -> DimResolution:
+def _summarize(spec: Spec, dim: Dim, low: int, high: int, held: Case, outcomes: dict[int, tuple[str, str, str]]) -> DimResolution:
     runs = size_set({s for s, o in outcomes.items() if o[0] in ("accepted", "shape")}, high)
     accepted = size_set({s for s, o in outcomes.items() if o[0] == "accepted"}, high)
     groups: dict[tuple[str, str, str], list[int]] = defaultdict(list)
@@ -212,7 +212,7 @@ def _summarize(dim: Dim, low: int, high: int, held: Case, outcomes: dict[int, tu
             groups[key].append(size)
             first_reason.setdefault(key, reason)
     rejections = tuple(Rejection(k[0], k[1], first_reason[k], tuple(v)) for k, v in sorted(groups.items(), key=lambda kv: -len(kv[1])))  # type: ignore[arg-type]
-    claimed = claimed_sizes(dim, low, high)
+    claimed = claimed_sizes(dim, low, high, spec, held)
     return DimResolution(dim.name, low, high, held, runs, accepted, rejections, claimed, _verdict(dim, claimed, runs, accepted, outcomes), len(outcomes))
 
 

@@ -47,7 +47,8 @@ def cases(spec: Spec, **fixed: int) -> st.SearchStrategy[Case]:
     if unknown:
         raise UsageError(f"cases() got {', '.join(unknown)}, which the spec {spec.name} does not have; its dims are {', '.join(names)}")
     parts = [st.just(fixed[d.name]) if d.name in fixed else dim_values(d) for d in spec.dims]
-    return st.tuples(*parts).map(lambda values: Case(tuple(zip(names, values))))
+    drawn = st.tuples(*parts).map(lambda values: Case(tuple(zip(names, values))))
+    return drawn.filter(lambda case: not spec.admits(case)) if spec.constraints else drawn
 
 
 def inputs(spec: Spec, device: str | torch.device = "meta", **fixed: int) -> st.SearchStrategy[tuple[Case, tuple[torch.Tensor, ...]]]:

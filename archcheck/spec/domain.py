@@ -49,9 +49,13 @@ def outside(spec: Spec, case: Case) -> list[tuple[Dim, str]]:
     return found
 
 
-def claimed_sizes(dim: Dim, low: int, high: int) -> tuple[int, ...]:
-    """The sizes in ``low..high`` that the spec claims for ``dim``."""
-    return tuple(size for size in range(low, high + 1) if not dim.why_outside(size))
+def claimed_sizes(dim: Dim, low: int, high: int, spec: Spec | None = None, held: Case | None = None) -> tuple[int, ...]:
+    """The sizes in ``low..high`` that the spec claims for ``dim``; with ``spec`` and ``held`` (the other
+    dims' values), only those whose case also meets the spec's constraints."""
+    sizes = [size for size in range(low, high + 1) if not dim.why_outside(size)]
+    if spec is not None and held is not None and spec.constraints:
+        sizes = [size for size in sizes if not spec.admits(Case.of(held.as_dict() | {dim.name: size}))]
+    return tuple(sizes)
 
 
 def domain_text(spec: Spec) -> str:
