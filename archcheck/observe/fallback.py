@@ -11,7 +11,7 @@ a size rejected because meta could not tell.
 from __future__ import annotations
 
 from contextlib import ExitStack, contextmanager
-from typing import Callable, Iterator, TypeVar
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
@@ -74,7 +74,7 @@ def why(crash: Crash, op: str = "") -> str:
     return f"{op + ' in ' if op else ''}{where}{line}: {crash.error}"
 
 
-def locate(model: nn.Module, inputs: Inputs) -> str:
+def locate(model: nn.Module, inputs: Inputs | Iterable[Any]) -> str:
     """Run ``inputs`` on meta once more, to say where and in which op meta stopped."""
     failed = _FailedOp()
     with failed:
