@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Literal
 
+import torch
+
 from archcheck.errors import UsageError, did_you_mean
 from archcheck.fuzz import case_checker
 from archcheck.model import Fallback
@@ -181,6 +183,9 @@ _worker: list = []  # in worker processes only: the open ExitStack, the checker 
 
 
 def _start_worker(spec: Spec, device: str | None = None) -> None:
+    # One thread per worker: no oversubscription, and no OpenMP pool inherited through fork from a
+    # parent that already ran CPU ops (a CPU fallback), which can deadlock the child's first op.
+    torch.set_num_threads(1)
     stack = ExitStack()  # kept open (hooks on the worker's own model) as long as the worker lives
     found: list[Fallback] = []
     _worker.extend([stack, stack.enter_context(case_checker(spec, device, found)), found])

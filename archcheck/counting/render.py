@@ -59,6 +59,8 @@ def fallback_lines(report: CountReport) -> list[str]:
 
 
 def render_text(report: CountReport, depth: int = 1, color: bool = False, width: int = 120, verbose: bool = False) -> str:
+    """``verbose`` adds each module's input shapes (and widens the page for them)."""
+    width += 30 if verbose else 0
     buffer = StringIO()
     console = Console(file=buffer, force_terminal=color, no_color=not color, width=width, highlight=False)
     convention = report.convention
@@ -121,7 +123,7 @@ def _case_table(report: CountReport, case: CaseCount, depth: int, scale: float, 
     convention = report.convention
     where = f" (on {case.device})" if case.device != "meta" else ""
     table = Table(title=f"case {case_title(case)}{where}", title_justify="left", title_style="bold", show_edge=False, pad_edge=False)
-    table.add_column("module")
+    table.add_column("module", no_wrap=True)
     table.add_column("type", style="dim")
     if verbose:
         table.add_column("input shape", no_wrap=True)

@@ -70,8 +70,10 @@ class _FailedOp(TorchDispatchMode):
 def why(crash: Crash, op: str = "") -> str:
     """``aten.index in the model's forward (Detector) at detr.py:26: kept = boxes[confident]: NotImplementedError: ...``"""
     where = f"{crash.module} ({crash.module_type})" if crash.module else f"the model's forward ({crash.module_type})"
-    line = f" at {crash.source}" if crash.source else ""
-    return f"{op + ' in ' if op else ''}{where}{line}: {crash.error}"
+    source = crash.source.split("  #")[0]  # the line without its comment
+    line = f" at {source}" if source else ""
+    error = crash.error.split(". ")[0]  # torch's first sentence says it; the rest is advice for torch.compile
+    return f"{op + ' in ' if op else ''}{where}{line}: {error}"
 
 
 def locate(model: nn.Module, inputs: Inputs | Iterable[Any]) -> str:
