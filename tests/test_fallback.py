@@ -15,8 +15,8 @@ from archcheck.cli import main
 from archcheck.counting.summary import summary
 from archcheck.errors import UsageError
 from archcheck.fuzz import fuzz
-from archcheck.resolutions import resolutions
 from archcheck.observe.fallback import meta_cannot_tell
+from archcheck.resolutions import resolutions
 
 ROOT = Path(__file__).resolve().parents[1]
 DETR = ROOT / "tests" / "specs" / "detr.yaml"

@@ -16,6 +16,7 @@ import torch
 
 from archcheck.observe.tree import tensors_in
 
+
 class LiveBytes:
     """``track(out)`` after each op; ``peak`` is the most bytes live at once."""
 
