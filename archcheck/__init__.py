@@ -1,6 +1,6 @@
 """archcheck: neural-network architectures as checked contracts.
 
-The public face: ``load_spec``, ``verify``, ``count``, ``draw``, ``fuzz``, ``resolutions``, their
+The public face: ``load_spec``, ``verify``, ``count``, ``summary``, ``draw``, ``fuzz``, ``resolutions``, their
 option and report records, and the errors. Everything that needs torch is imported on first use,
 so importing archcheck (for example through its pytest plugin) costs nothing until a spec is checked.
 """
@@ -15,6 +15,7 @@ from archcheck.spec import Spec, load_spec
 
 if TYPE_CHECKING:
     from archcheck.counting import CountReport, count
+    from archcheck.counting.summary import summary
     from archcheck.fuzz import FuzzReport, fuzz
     from archcheck.graph import Drawing, draw
     from archcheck.pipeline import verify
@@ -39,6 +40,7 @@ __all__ = [
     "fuzz",
     "load_spec",
     "resolutions",
+    "summary",
     "verify",
 ]
 
@@ -46,6 +48,7 @@ _LAZY = {
     "verify": "archcheck.pipeline",
     "count": "archcheck.counting",
     "CountReport": "archcheck.counting",
+    "summary": "archcheck.counting.summary",
     "draw": "archcheck.graph",
     "Drawing": "archcheck.graph",
     "fuzz": "archcheck.fuzz",

@@ -22,9 +22,9 @@ from hypothesis.database import DirectoryBasedExampleDatabase
 from archcheck.checks import OBSERVATION_RULES, Evidence, run_checks
 from archcheck.errors import UsageError
 from archcheck.inputs import make_inputs
-from archcheck.model import build, check_module_paths
-from archcheck.observe.memo import MetaMemo
-from archcheck.observe.trace import Observation, observer
+from archcheck.model import Builds, Fallback, check_module_paths
+from archcheck.observe.fallback import CaseRunner
+from archcheck.observe.trace import Observation
 from archcheck.results import CheckResult
 from archcheck.runners.records import DeviceRun
 from archcheck.spec import Case, Spec, load_spec
@@ -35,24 +35,29 @@ CaseCheck = Callable[[Case], tuple[Observation | None, list[CheckResult]]]
 
 
 @contextmanager
-def case_checker(spec: Spec) -> Iterator[CaseCheck]:
-    """``check(case) -> (observation, results)`` on one meta build of the network."""
-    model = build(spec, "meta")
-    check_module_paths(spec, model)
-    memo = MetaMemo()
-    with observer(model) as run:
+def case_checker(spec: Spec, device: str | None = None, fallbacks: list[Fallback] | None = None) -> Iterator[CaseCheck]:
+    """``check(case) -> (observation, results)`` on one meta build of the network; a case meta
+    cannot tell (data-dependent shapes) runs on the CPU (``observe.fallback``). ``device`` forces
+    one; ``fallbacks`` always holds what fell back so far (the build's, then one per reason)."""
+    runner = CaseRunner(Builds(spec), device)
+    first = device or "meta"
+    check_module_paths(spec, runner.model(first))
+    with runner.observing() as run:
 
         def check(case: Case) -> tuple[Observation | None, list[CheckResult]]:
             try:
-                inputs = make_inputs(spec, case, "meta")
+                inputs = make_inputs(spec, case, first)
             except ExprError as exc:  # the inputs themselves have no shape here (``[B, 3, H/2, W]`` at odd H)
                 where = spec.locations.get("inputs")
-                return None, [CheckResult("expr", "inputs", "fail", section="inputs", message=f"the inputs have no shape here: {exc}", location=where, device="meta", case=case)]
-            with memo:
-                observation = run(inputs)
-            evidence = Evidence(spec, (case,), runs=(DeviceRun("meta", ((case, observation),)),))
+                return None, [CheckResult("expr", "inputs", "fail", section="inputs", message=f"the inputs have no shape here: {exc}", location=where, device=first, case=case)]
+            observation = run(inputs, case)
+            if fallbacks is not None:
+                fallbacks[:] = runner.fallbacks
+            evidence = Evidence(spec, (case,), runs=(DeviceRun(first, ((case, observation),)),))
             return observation, list(run_checks(spec, evidence, frozenset(OBSERVATION_RULES)))
 
+        if fallbacks is not None:
+            fallbacks[:] = runner.fallbacks
         yield check
 
 
@@ -67,6 +72,7 @@ class FuzzReport:
     failure: Case | None
     problems: tuple[CheckResult, ...]
     seconds: float
+    fallbacks: tuple[Fallback, ...] = ()  # the build or cases that ran on the CPU, and why
 
     @property
     def ok(self) -> bool:
@@ -91,8 +97,10 @@ def fuzz(
     seed: int | None = None,
     progress: Callable[[str, int], None] | None = None,
     database: str | Path | None = None,
+    device: str | None = None,
 ) -> FuzzReport:
-    """Check the spec's shape formulas at ``examples`` cases drawn from its claimed domain."""
+    """Check the spec's shape formulas at ``examples`` cases drawn from its claimed domain
+    (on meta; ``device`` forces meta or cpu)."""
     if examples < 1:
         raise UsageError(f"--examples must be at least 1, got {examples}")
     started = time.perf_counter()
@@ -101,7 +109,8 @@ def fuzz(
     tick = progress or (lambda label, n: None)
     seen: dict[Case, list[CheckResult]] = {}
     last: list[tuple[Case, list[CheckResult]]] = []
-    with case_checker(spec) as check:
+    fallbacks: list[Fallback] = []
+    with case_checker(spec, device, fallbacks) as check:
 
         def body(case: Case) -> None:
             if case not in seen:
@@ -129,4 +138,4 @@ def fuzz(
         except _Broken:
             pass
     failure, problems = last[-1] if last else (None, [])
-    return FuzzReport(spec, examples, len(seen), seed, failure, tuple(problems), time.perf_counter() - started)
+    return FuzzReport(spec, examples, len(seen), seed, failure, tuple(problems), time.perf_counter() - started, tuple(fallbacks))

@@ -22,8 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Literal
 
+import torch
+
 from archcheck.errors import UsageError, did_you_mean
 from archcheck.fuzz import case_checker
+from archcheck.model import Fallback
 from archcheck.observe.trace import Observation
 from archcheck.processes import die_with_parent, kill_all, stop_children_on_signals
 from archcheck.results import CheckResult
@@ -90,6 +93,7 @@ class ResolutionsReport:
     spec: Spec
     dims: tuple[DimResolution, ...]
     seconds: float
+    fallbacks: tuple[Fallback, ...] = ()  # sizes that ran on the CPU because meta could not tell, and why
 
     @property
     def ok(self) -> bool:
@@ -111,8 +115,12 @@ def resolutions(
     span: tuple[int, int] | None = None,
     progress: Callable[[str, int], None] | None = None,
     jobs: int = 1,
+    device: str | None = None,
 ) -> ResolutionsReport:
     """Run every size of ``span`` (default 1..1024) for each dim (default: those with a range).
+
+    Sizes run on meta; one whose output shapes depend on values runs on the CPU (never "rejected"
+    because meta could not tell); ``device`` forces meta or cpu.
 
     With ``jobs`` > 1, that many forked worker processes share the sizes (each builds the model once).
     """
@@ -128,17 +136,30 @@ def resolutions(
     base = spec.cases()[0].as_dict()
     tick = progress or (lambda label, n: None)
     found = []
+    fallbacks: list[Fallback] = []
     for name in names:
         sweep = [Case.of(base | {name: size}) for size in range(low, high + 1)]
-        outcomes = dict(zip(range(low, high + 1), _run_all(spec, sweep, jobs, lambda n: tick(name, n))))
+        ran: list[Fallback] = []
+        outcomes = dict(zip(range(low, high + 1), _run_all(spec, sweep, jobs, lambda n: tick(name, n), device, ran)))
+        fallbacks.extend(ran)
         found.append(_summarize(spec, spec.dim(name), low, high, sweep[0], outcomes))
-    return ResolutionsReport(spec, tuple(found), time.perf_counter() - started)
+    return ResolutionsReport(spec, tuple(found), time.perf_counter() - started, _merged(fallbacks))
 
 
-def _run_all(spec: Spec, sweep: list[Case], jobs: int, tick: Callable[[int], None]) -> list[tuple[str, str, str]]:
+def _merged(fallbacks: list[Fallback]) -> tuple[Fallback, ...]:
+    """One per stage and reason; the cases of a run fallback summed over dims and workers."""
+    merged: dict[tuple[str, str], Fallback] = {}
+    for f in fallbacks:
+        known = merged.get((f.stage, f.reason))
+        cases = f.cases + (known.cases if known and f.stage == "run" else 0)
+        merged[(f.stage, f.reason)] = Fallback(f.stage, f.device, f.reason, cases)
+    return tuple(merged.values())
+
+
+def _run_all(spec: Spec, sweep: list[Case], jobs: int, tick: Callable[[int], None], device: str | None = None, fallbacks: list[Fallback] | None = None) -> list[tuple[str, str, str]]:
     """Each case's outcome, in order; with ``jobs`` > 1, in forked worker processes (one build each)."""
     if jobs == 1 or "fork" not in multiprocessing.get_all_start_methods():
-        with case_checker(spec) as check:
+        with case_checker(spec, device, fallbacks) as check:
             outcomes = []
             for case in sweep:
                 outcomes.append(_outcome(*check(case)))
@@ -146,28 +167,37 @@ def _run_all(spec: Spec, sweep: list[Case], jobs: int, tick: Callable[[int], Non
             return outcomes
     chunks = [sweep[i : i + CHUNK] for i in range(0, len(sweep), CHUNK)]
     context = multiprocessing.get_context("fork")
-    pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker, initargs=(spec, os.getpid()))
+    latest: dict[int, list[Fallback]] = {}  # each worker's fallbacks so far, by its process id
+    pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker, initargs=(spec, os.getpid(), device))
     # SIGTERM/SIGHUP here: kill the workers at once (the pool's own shutdown would wait for their chunks)
     with pool, stop_children_on_signals(lambda: kill_all(list(getattr(pool, "_processes", None) or {}))):
         outcomes = []
-        for chunk, done in zip(chunks, pool.map(_run_chunk, chunks)):
+        for chunk, (done, pid, found) in zip(chunks, pool.map(_run_chunk, chunks)):
             outcomes.extend(done)
+            latest[pid] = found
             tick(len(chunk))
-        return outcomes
+    if fallbacks is not None:
+        fallbacks.extend(f for found in latest.values() for f in found)
+    return outcomes
 
 
 CHUNK = 16
-_worker: list = []  # in worker processes only: the open ExitStack and the checker it holds
+_worker: list = []  # in worker processes only: the open ExitStack, the checker it holds, its fallbacks
 
 
-def _start_worker(spec: Spec, parent: int) -> None:
+def _start_worker(spec: Spec, parent: int, device: str | None = None) -> None:
     die_with_parent(parent)  # the kernel kills this worker when the parent ends, however it ends
+    # One thread per worker: no oversubscription, and no OpenMP pool inherited through fork from a
+    # parent that already ran CPU ops (a CPU fallback), which can deadlock the child's first op.
+    torch.set_num_threads(1)
     stack = ExitStack()  # kept open (hooks on the worker's own model) as long as the worker lives
-    _worker.extend([stack, stack.enter_context(case_checker(spec))])
+    found: list[Fallback] = []
+    _worker.extend([stack, stack.enter_context(case_checker(spec, device, found)), found])
 
 
-def _run_chunk(cases: list[Case]) -> list[tuple[str, str, str]]:
-    return [_outcome(*_worker[1](case)) for case in cases]
+def _run_chunk(cases: list[Case]) -> tuple[list[tuple[str, str, str]], int, list[Fallback]]:
+    """The outcomes, and this worker's fallbacks so far (the parent keeps each worker's latest)."""
+    return [_outcome(*_worker[1](case)) for case in cases], os.getpid(), list(_worker[2])
 
 
 def resolve_dims(spec: Spec, dims: Iterable[str] | None) -> list[str]:

@@ -105,3 +105,28 @@ def progress_bar(total: int, description: str) -> Iterator[Callable[[str, int], 
             bar.update(task, advance=n, description=f"{description} [{label}]")
 
         yield advance
+
+
+def add_target_arguments(parser: argparse.ArgumentParser) -> None:
+    """SPEC|FACTORY, and for a factory its ``--input`` sizes and ``--kwargs``."""
+    parser.add_argument("spec", metavar="SPEC|FACTORY", help="a spec file (specs/yolov4.yaml) or a factory (package.module:callable) with --input")
+    parser.add_argument("--input", action="append", default=[], metavar="SHAPE", help="with a FACTORY: an input, e.g. 1,3,224,224 or x=[B,3,H,W] (repeatable; symbolic dims take --case values)")
+    parser.add_argument("--kwargs", action="append", default=[], metavar="K=V", help="with a FACTORY: keyword arguments for it, e.g. num_classes=80 (repeatable)")
+
+
+def load_target(args: argparse.Namespace) -> Spec:
+    """The spec file named, or a spec made from the factory named, its --input and --kwargs."""
+    from archcheck.spec import load_spec
+    from archcheck.spec.adhoc import adhoc_spec, is_factory, parse_kwargs
+
+    if is_factory(args.spec):
+        case = parse_case(args.case) or {}
+        return adhoc_spec(args.spec, args.input, parse_kwargs(args.kwargs), {name: [value] for name, value in case.items()})
+    if args.input or args.kwargs:
+        given = "--input" if args.input else "--kwargs"
+        raise UsageError(f"{given} is for a factory (package.module:callable); the spec {args.spec} declares its own inputs and kwargs")
+    return load_spec(Path(args.spec))
+
+
+def add_device_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--device", choices=["meta", "cpu"], help="run here only (default: meta, and the CPU for a build or a case meta cannot run, reported as a fallback)")

@@ -1,4 +1,6 @@
-"""``count(spec)``: parameters and compute per module for each case, on the meta device."""
+"""``count(spec)``: parameters and compute per module for each case, on the meta device
+(built on CPU and moved when the constructor cannot run on meta; a case whose output shapes
+depend on values runs on the CPU; both reported as fallbacks)."""
 
 from __future__ import annotations
 
@@ -11,8 +13,10 @@ from archcheck.counting.engines import ENGINES, run_engine
 from archcheck.counting.records import CONVENTIONS, CountReport, EngineCount
 from archcheck.errors import UsageError
 from archcheck.inputs import make_inputs
-from archcheck.model import build
+from archcheck.model import Builds
+from archcheck.observe.fallback import CaseRunner, check_device
 from archcheck.spec import Spec, load_spec
+from archcheck.spec.adhoc import SOURCE
 from archcheck.spec.domain import resolve_cases
 from archcheck.spec.limits import MAX_CASES
 
@@ -23,12 +27,14 @@ def count(
     convention: str | None = None,
     engines: Sequence[str] = (),
     max_cases: int = MAX_CASES,
+    device: str | None = None,
 ) -> CountReport:
     """Count parameters and compute of a spec's network at each case (``case`` fixes dims).
 
     ``convention`` is ``macs``, ``flops`` or ``darknet`` (default: the spec's ``flops:``
     convention, else ``macs``); ``engines`` adds peer counts (``fvcore``, ``torchinfo``), which
-    build the model with real weights and run it on CPU.
+    build the model with real weights and run it on CPU. ``device`` forces ``meta`` or ``cpu``
+    (default: meta, with the fallbacks above).
     """
     started = time.perf_counter()
     spec = spec if isinstance(spec, Spec) else load_spec(spec)
@@ -38,16 +44,19 @@ def count(
     for engine in engines:
         if engine not in ENGINES:
             raise UsageError(f"unknown engine {engine!r}; expected one of: torch, {', '.join(ENGINES)}, all")
+    check_device(device)
     cases = resolve_cases(spec, case, max_cases)
-    model = build(spec, "meta")
-    counted = tuple(count_model(model, make_inputs(spec, each, "meta"), each) for each in cases)
+    builds = Builds(spec)
+    runner = CaseRunner(builds, device)
+    counted = tuple(runner.attempt(each, lambda model, inputs, _, each=each: count_model(model, inputs, each)) for each in cases)
     peers: list[EngineCount] = []
     if engines:
-        cpu_model = build(spec, "cpu")
+        cpu_model = builds.cpu
         for ours in counted:
             assert ours.case is not None
             inputs = make_inputs(spec, ours.case, "cpu")
             if inputs.kwargs:
                 raise UsageError(f"--engine {', '.join(engines)}: the peer engines take positional inputs only, and {spec.name} declares keyword inputs ({', '.join(inputs.kwargs)})")
             peers.extend(run_engine(engine, cpu_model, inputs.args, ours, ours.case) for engine in engines)
-    return CountReport(spec.name, spec.path, CONVENTIONS[name], counted, tuple(peers), time.perf_counter() - started)
+    adhoc = str(spec.path) == SOURCE  # made from a command line: name the factory, not a file
+    return CountReport(spec.factory if adhoc else spec.name, None if adhoc else spec.path, CONVENTIONS[name], counted, tuple(peers), time.perf_counter() - started, runner.fallbacks)

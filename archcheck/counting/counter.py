@@ -2,8 +2,10 @@
 
 A ``TorchDispatchMode`` sees each aten op after torch has lowered the Python code (``x + y``,
 ``F.linear``, ``einsum``) to what really runs; forward pre/post hooks keep the stack of modules
-that are running. Works on the meta device: no memory, no numbers, only shapes. The hooks are
-removed in ``finally`` and the train/eval mode is not touched: the model is left as found.
+that are running, and each module's input and output shapes. The same mode measures the live
+activation memory (``counting.memory``). Works on the meta device: no memory, no numbers, only
+shapes. The hooks come from ``observe.hooks.watch`` (removed, train/eval flags restored): the model
+is left as found.
 """
 
 from __future__ import annotations
@@ -15,19 +17,24 @@ import torch
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
+from archcheck.counting.memory import LiveBytes
 from archcheck.counting.ops import OpCost, cost
 from archcheck.counting.records import (
     CaseCount,
     KindTotal,
+    Memory,
     ModuleCount,
     OpUse,
     ParamStats,
+    Shape,
     Tally,
     Uncounted,
 )
 from archcheck.errors import ModelError
 from archcheck.inputs import Inputs, call
 from archcheck.observe.fastmeta import fast_meta
+from archcheck.observe.hooks import watch
+from archcheck.observe.tree import tensors_in
 from archcheck.spec import Case
 
 
@@ -44,10 +51,12 @@ class _Dispatch(TorchDispatchMode):
         self.uncounted: Counter[str] = Counter()
         self.first_seen: dict[str, str] = {}
         self.ops: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+        self.memory = LiveBytes()
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
         kwargs = kwargs or {}
         out = func(*args, **kwargs)
+        self.memory.track(out)
         if not isinstance(func, torch._ops.OpOverload):  # a higher-order op: nothing to cost it by
             self._uncounted(str(func))
             return out
@@ -93,49 +102,79 @@ def parameter_stats(module: nn.Module) -> ParamStats:
 
 
 def count_model(model: nn.Module, inputs: Inputs | Iterable[torch.Tensor], case: Case | None = None) -> CaseCount:
-    """Run ``model(*inputs)`` (args and kwargs of ``Inputs``) once without gradients and count parameters and compute per module."""
+    """Run ``model(*inputs)`` (args and kwargs of ``Inputs``) once without gradients and count
+    parameters, compute, shapes and activation memory per module."""
     inputs = inputs if isinstance(inputs, Inputs) else tuple(inputs)
-    names = {module: name for name, module in model.named_modules()}
     stack: list[str] = []
     calls: Counter[str] = Counter()
+    seen_inputs: dict[str, tuple[Shape, ...]] = {}
+    seen_outputs: dict[str, tuple[Shape, ...]] = {}
+    output_bytes: Counter[str] = Counter()
 
-    def before(module: nn.Module, args: Any) -> None:
-        stack.append(names[module])
-        calls[names[module]] += 1
+    def before(path: str, module: nn.Module, args: tuple[Any, ...]) -> None:
+        stack.append(path)
+        calls[path] += 1
+        seen_inputs.setdefault(path, _shapes(args))
 
-    def after(module: nn.Module, args: Any, output: Any) -> None:
+    def after(path: str, module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
         stack.pop()
+        seen_outputs.setdefault(path, _shapes(output))
+        output_bytes[path] += sum(t.numel() * t.element_size() for t in tensors_in(output))
 
     mode = _Dispatch(stack)
-    handles = []
+    mode.memory.exclude([*tensors_in(list(inputs)), *model.parameters(), *model.buffers()])
     try:
-        for module in names:
-            handles.append(module.register_forward_pre_hook(before))
-            handles.append(module.register_forward_hook(after))
-        with torch.no_grad(), fast_meta(inputs), mode:  # the counter sees every op first
+        with watch(model, before, after), torch.no_grad(), fast_meta(inputs), mode:  # the counter sees every op first
             try:
                 call(model, inputs)
-            except Exception as exc:
+            except Exception as exc:  # chained: the fallback reads the cause, --debug shows it
                 where = f" in {stack[-1] or 'the model'}" if stack else ""
-                raise ModelError(f"cannot count: the forward pass crashed{where}{_at(case)}: {type(exc).__name__}: {exc}") from None
+                raise ModelError(f"cannot count: the forward pass crashed{where}{_at(case)}: {type(exc).__name__}: {exc}") from exc
     finally:
-        for handle in handles:
-            handle.remove()
+        mode.memory.close()
+    modules = _modules(model, mode.tallies, calls, seen_inputs, seen_outputs, output_bytes)
+    params = list(model.parameters())
+    memory = Memory(
+        params=sum(p.numel() * p.element_size() for p in params),
+        buffers=sum(b.numel() * b.element_size() for b in model.buffers()),
+        outputs=sum(m.output_bytes for m in modules if m.leaf),
+        peak=mode.memory.peak,
+    )
     return CaseCount(
         case=case,
-        modules=_modules(model, names, mode.tallies, calls),
+        modules=modules,
         kinds=tuple(KindTotal(kind, v[0], Tally(v[1], v[2], v[3])) for kind, v in sorted(mode.kinds.items())),
         uncounted=tuple(Uncounted(op, n, mode.first_seen[op]) for op, n in sorted(mode.uncounted.items())),
         ops=tuple(OpUse(op, module, kind, v[0], Tally(v[1], v[2], v[3])) for (op, module, kind), v in mode.ops.items() if kind != "free"),
+        memory=memory,
+        device=_device(model, inputs),
+        inputs=_shapes(list(inputs)),
     )
 
 
+def _shapes(value: Any) -> tuple[Shape, ...]:
+    return tuple(tuple(t.shape) for t in tensors_in(value))
+
+
+def _device(model: nn.Module, inputs: Inputs | Iterable[torch.Tensor]) -> str:
+    found = [*tensors_in(list(inputs)), *model.parameters()]
+    return found[0].device.type if found else "cpu"
+
+
 def _at(case: Case | None) -> str:
-    return f" at {case}" if case is not None else ""
+    return f" at {case}" if case is not None and case.bindings else ""
 
 
-def _modules(model: nn.Module, names: dict[nn.Module, str], tallies: dict[str, list[int]], calls: Counter[str]) -> tuple[ModuleCount, ...]:
+def _modules(
+    model: nn.Module,
+    tallies: dict[str, list[int]],
+    calls: Counter[str],
+    inputs: dict[str, tuple[Shape, ...]],
+    outputs: dict[str, tuple[Shape, ...]],
+    output_bytes: Counter[str],
+) -> tuple[ModuleCount, ...]:
     """A module never called itself (a ModuleList) gets the sum of its children."""
+    names = {module: name for name, module in model.named_modules()}
     compute: dict[str, Tally] = {}
 
     def visit(module: nn.Module) -> Tally:
@@ -149,6 +188,16 @@ def _modules(model: nn.Module, names: dict[nn.Module, str], tallies: dict[str, l
 
     visit(model)
     return tuple(
-        ModuleCount(path, type(module).__name__, parameter_stats(module), compute.get(path, Tally()), calls[path])
+        ModuleCount(
+            path,
+            type(module).__name__,
+            parameter_stats(module),
+            compute.get(path, Tally()),
+            calls[path],
+            outputs.get(path, ()),
+            inputs.get(path, ()),
+            output_bytes[path],
+            leaf=next(module.children(), None) is None,
+        )
         for module, path in names.items()
     )

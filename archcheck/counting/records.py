@@ -6,7 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from archcheck.model import Fallback
 from archcheck.spec import Case
+
+Shape = tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,10 @@ class ModuleCount:
     params: ParamStats
     compute: Tally
     calls: int  # 0: never called itself; its compute is the sum of its children's (a ModuleList)
+    outputs: tuple[Shape, ...] = ()  # the tensors its first call returned, in order
+    inputs: tuple[Shape, ...] = ()  # the tensors its first call took
+    output_bytes: int = 0  # of every call's output tensors
+    leaf: bool = False  # no submodules: its outputs are the activations summed in Memory.outputs
 
     @property
     def depth(self) -> int:
@@ -109,6 +116,26 @@ class OpUse:
 
 
 @dataclass(frozen=True)
+class Memory:
+    """Bytes, estimated for inference (no gradients): weights and one forward pass's activations.
+
+    ``outputs``: the sum of every leaf module call's output tensors (torchinfo's forward pass
+    size, without its x 2 for backward); ``peak``: the most bytes of tensors made by ops that are
+    alive at once, measured at the dispatch level (views share their storage; frees are seen as
+    tensors die). Neither counts allocator rounding, workspaces or the framework's own memory.
+    """
+
+    params: int
+    buffers: int
+    outputs: int
+    peak: int
+
+    @property
+    def weights(self) -> int:
+        return self.params + self.buffers
+
+
+@dataclass(frozen=True)
 class CaseCount:
     """One forward pass counted: every module (``named_modules`` order, the model first)."""
 
@@ -117,6 +144,9 @@ class CaseCount:
     kinds: tuple[KindTotal, ...]
     uncounted: tuple[Uncounted, ...] = ()
     ops: tuple[OpUse, ...] = ()  # costed ops per innermost module: what the engines' explanations name
+    memory: Memory | None = None
+    device: str = "meta"  # where the pass ran (cpu: a fallback, or forced)
+    inputs: tuple[Shape, ...] = ()  # the model's input tensors
 
     @property
     def total(self) -> ModuleCount:
@@ -145,6 +175,7 @@ class CountReport:
     cases: tuple[CaseCount, ...]
     engines: tuple[EngineCount, ...] = ()
     seconds: float = 0.0
+    fallbacks: tuple[Fallback, ...] = ()  # where the build or a case could not run on meta, and why
 
     @property
     def params(self) -> ParamStats:

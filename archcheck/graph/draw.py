@@ -13,7 +13,8 @@ from archcheck.graph.capture import capture, folding
 from archcheck.graph.layout import Annotations, to_digraph
 from archcheck.graph.render import output_format, render
 from archcheck.inputs import make_inputs
-from archcheck.model import Builds, check_module_paths
+from archcheck.model import Builds, Fallback, check_module_paths
+from archcheck.observe.fallback import CaseRunner
 from archcheck.pipeline import verify
 from archcheck.results import CheckResult
 from archcheck.spec import Case, Spec, load_spec
@@ -31,11 +32,14 @@ class Drawing:
     passed: int
     failed: int
     crash: str = ""
+    fallbacks: tuple[Fallback, ...] = ()  # the build or the run that needed the CPU, and why
 
     def __str__(self) -> str:
         checks = f"; {_checks(self.passed)} passed, {self.failed} failed" if self.passed or self.failed else ""
         crashed = f"; the forward pass crashed: {self.crash}" if self.crash else ""
-        return f"wrote {self.output}: {self.nodes} nodes, {self.edges} edges at {self.case}{checks}{crashed}"
+        at = f" at {self.case}" if self.case.bindings else ""
+        notes = "".join(f"\nfallback: {f}" for f in self.fallbacks)
+        return f"wrote {self.output}: {self.nodes} nodes, {self.edges} edges{at}{checks}{crashed}{notes}"
 
 
 def draw(
@@ -46,6 +50,7 @@ def draw(
     results: Sequence[CheckResult] | None = None,
     params: bool = False,
     flops: str | None = None,
+    device: str | None = None,
 ) -> Drawing:
     """Draw ``spec``'s network to ``output`` (.svg, .png, .pdf or .dot).
 
@@ -54,6 +59,7 @@ def draw(
     ``results``: check results to paint (default: ``verify`` on the meta device at that case).
     ``params``: write each node's parameter count in its box.
     ``flops``: write each node's compute in this convention (macs, flops, darknet; "spec": the spec's).
+    ``device``: run on ``meta`` or ``cpu`` only (default: meta, the CPU where meta cannot tell).
     """
     output = Path(output)
     output_format(output)
@@ -66,12 +72,14 @@ def draw(
         raise UsageError(f"unknown FLOPs convention {flops!r}; expected one of: {', '.join(CONVENTIONS)}")
     at = resolve_cases(spec, case)[0]
     builds = Builds(spec)
-    model = builds.meta
+    runner = CaseRunner(builds, device)
+    where = runner.device_for(at)
+    model = builds.on(where)
     check_module_paths(spec, model)
     if results is None:
-        results = verify(spec, devices=["meta"], case=at.as_dict(), builds=builds).results
+        results = verify(spec, devices=[where], case=at.as_dict(), builds=builds).results
     fold = folding(model, depth, spec.module_paths)
-    inputs = make_inputs(spec, at, "meta")
+    inputs = make_inputs(spec, at, where)
     flow = capture(model, inputs, fold)
     modules = dict(model.named_modules())
     counts_for = [n.id for n in flow.nodes if n.kind == "module"]
@@ -89,12 +97,12 @@ def draw(
         params=counts,
         flops=compute,
         flops_unit=unit,
-        title=f"{spec.name} ({spec.path}) at {at}",
+        title=f"{spec.name} ({spec.path}) at {at}" if at.bindings else f"{spec.factory} ({', '.join(str(list(t.shape)) for t in inputs)})",
     )
     render(to_digraph(flow, fold, notes), output)
     passed = sum(r.status == "pass" for r in results)
     failed = sum(r.failed for r in results)
-    return Drawing(output, at, len(flow.nodes), len(flow.edges), passed, failed, flow.crash)
+    return Drawing(output, at, len(flow.nodes), len(flow.edges), passed, failed, flow.crash, runner.fallbacks)
 
 
 def _checks(count: int) -> str:

@@ -15,6 +15,7 @@ def render_fuzz_text(report: FuzzReport) -> str:
     spec = report.spec
     seed = "derandomized" if report.seed is None else f"seed {report.seed}"
     lines = [f"archcheck fuzz {spec.path}  ({spec.name}; {domain_text(spec)}; {seed})"]
+    lines += [f"fallback: {f}" for f in report.fallbacks]
     if report.ok:
         lines.append(f"OK  every shape formula held at {report.cases_run} cases in {report.seconds:.1f}s")
         return "\n".join(lines) + "\n"
@@ -39,6 +40,7 @@ def render_fuzz_json(report: FuzzReport) -> str:
             "seed": report.seed,
             "seconds": round(report.seconds, 3),
             "failure": report.failure.as_dict() if report.failure else None,
+            "fallbacks": [{"stage": f.stage, "device": f.device, "reason": f.reason, "cases": f.cases} for f in report.fallbacks],
             "results": [result_record(p) for p in report.results],
         },
     )

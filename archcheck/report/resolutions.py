@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
 def render_resolutions_text(report: ResolutionsReport) -> str:
     lines = [f"archcheck resolutions {report.spec.path}  ({report.spec.name})"]
+    lines += [f"fallback: {f}" for f in report.fallbacks]
     for d in report.dims:
         held = ", ".join(f"{n}={v}" for n, v in d.held.bindings if n != d.dim)
         lines.append(f"\n{d.dim} in {d.low}..{d.high} ({held} held; {d.sizes_run} meta runs, one per size)")
@@ -36,6 +37,7 @@ def render_resolutions_json(report: ResolutionsReport) -> str:
         "name": report.spec.name,
         "ok": report.ok,
         "seconds": round(report.seconds, 3),
+        "fallbacks": [{"stage": f.stage, "device": f.device, "reason": f.reason, "cases": f.cases} for f in report.fallbacks],
         "dims": [
             {
                 "dim": d.dim,

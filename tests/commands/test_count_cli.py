@@ -35,7 +35,9 @@ def test_darknet_convention_prints_the_darknet_figure(capsys):
     lines = out.splitlines()
     assert lines[1] == "parameters: 64,363,101 total, 64,363,101 trainable, 0 frozen; buffers: 66,411 (shared tensors counted once)"
     assert "BFLOPs (Darknet)" in lines[3] and "GMACs" in lines[3] and "other ops (G)" in lines[3]
-    assert lines[5].split() == ["yolov4", "(model)", "│", "YOLOv4", "│", "64,363,101", "│", "30.052", "│", "0.116", "│", "60.137"]
+    assert "output shape" in lines[3] and lines[3].index("output shape") < lines[3].index("params")
+    assert lines[5].split() == ["yolov4", "(model)", "│", "YOLOv4", "│", "[1,", "255,", "13,", "13]", "+2", "│", "64,363,101", "│", "30.052", "│", "0.116", "│", "60.137"]
+    assert "memory (estimate, inference): weights 245.8 MiB (parameters 245.5 MiB, buffers 0.3 MiB); activations: module outputs 611.3 MiB (sum over leaf modules), peak live 95.1 MiB" in out
     assert "total at B=1, H=416, W=416: 30.052 GMACs, 0.116 G other ops, 60.137 BFLOPs (Darknet)" in out
 
 
@@ -111,3 +113,16 @@ def test_engine_all_prints_the_engines_side_by_side_with_reasons(capsys, write_s
     assert "  - conv: fvcore 2,605,056 = archcheck macs 2,605,056\n" in out
     assert "  - BatchNorm2d x22: torchinfo 544 vs archcheck 0 MACs (+544): params x batch counted as MACs +544 (archcheck: 97,280 'other' ops, no MACs)\n" in out
     assert "fvcore.nn" not in out + err  # fvcore's logging is silenced
+
+
+def test_verbose_adds_input_shapes_and_json_has_shapes_and_memory(capsys):
+    code, out, _ = run(capsys, "count", YOLOV4, *AT_416, "--verbose", "--depth", "1")
+    header = out.splitlines()[3]
+    assert code == 0 and header.index("input shape") < header.index("output shape") < header.index("params")
+    assert "└ conv1           │ Sequential            │ [1, 1024, 13, 13] │ [1, 512, 13, 13]" in out
+    code, out, _ = run(capsys, "count", YOLOV4, *AT_416, "--format", "json")
+    [case] = json.loads(out)["cases"]
+    conv1 = next(m for m in case["modules"] if m["path"] == "conv1")
+    assert (conv1["input_shapes"], conv1["output_shapes"], conv1["output_bytes"]) == ([[1, 1024, 13, 13]], [[1, 512, 13, 13]], 512 * 13 * 13 * 4)
+    assert case["memory"] == {"estimate": True, "params_bytes": 64_363_101 * 4, "buffers_bytes": case["memory"]["buffers_bytes"], "activation_outputs_bytes": case["memory"]["activation_outputs_bytes"], "activation_peak_bytes": case["memory"]["activation_peak_bytes"]}
+    assert case["device"] == "meta" and json.loads(out)["fallbacks"] == []
