@@ -16,10 +16,10 @@ from archcheck.spec import Spec, load_spec
 if TYPE_CHECKING:
     from archcheck.counting import CountReport, count
     from archcheck.counting.summary import summary
-    from archcheck.fuzz import FuzzReport, fuzz
+    from archcheck.fuzzing import FuzzReport, fuzz
     from archcheck.graph import Drawing, draw
     from archcheck.pipeline import verify
-    from archcheck.resolutions import ResolutionsReport, resolutions
+    from archcheck.sizes import ResolutionsReport, resolutions
     from archcheck.runners import DeviceOptions
 
 __all__ = [
@@ -51,10 +51,10 @@ _LAZY = {
     "summary": "archcheck.counting.summary",
     "draw": "archcheck.graph",
     "Drawing": "archcheck.graph",
-    "fuzz": "archcheck.fuzz",
-    "FuzzReport": "archcheck.fuzz",
-    "resolutions": "archcheck.resolutions",
-    "ResolutionsReport": "archcheck.resolutions",
+    "fuzz": "archcheck.fuzzing",
+    "FuzzReport": "archcheck.fuzzing",
+    "resolutions": "archcheck.sizes",
+    "ResolutionsReport": "archcheck.sizes",
     "DeviceOptions": "archcheck.runners",
 }
 

@@ -64,7 +64,7 @@ def verify(
     check_module_paths(spec, builds.meta)
     runs = _run_all(runners, spec, cases, builds, progress)
     counted, count_error = _count_flops(spec, builds.meta) if "flops" in rules else (None, "")
-    evidence = Evidence(spec, tuple(cases), builds.meta, runs, counted, count_error, require)
+    evidence = Evidence(spec, tuple(cases), builds.meta, runs, counted, count_error, require, tuple(builds.fallbacks))
     results = tuple(run_checks(spec, evidence, rules))
     sections = tuple(dict.fromkeys(m.section for m in spec.modules)) + SECTIONS
     ran = tuple((run.device, len({case for case, _ in run.observations})) for run in runs if run.ran)

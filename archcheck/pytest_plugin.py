@@ -53,7 +53,7 @@ class SpecItem(pytest.Item):
         self.kind = kind
 
     def runtest(self) -> None:
-        from archcheck.fuzz import fuzz
+        from archcheck.fuzzing import fuzz
         from archcheck.pipeline import verify
 
         spec: Spec = load_spec(self.path)

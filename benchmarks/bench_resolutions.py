@@ -16,9 +16,9 @@ from pathlib import Path
 
 import torch
 
-from archcheck.fuzz import fuzz
+from archcheck.fuzzing import fuzz
 from archcheck.model import build
-from archcheck.resolutions import resolutions
+from archcheck.sizes import resolutions
 from archcheck.spec import load_spec
 
 SPEC = Path(__file__).resolve().parents[1] / "specs/yolov4.yaml"

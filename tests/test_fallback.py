@@ -14,9 +14,9 @@ import archcheck
 from archcheck.cli import main
 from archcheck.counting.summary import summary
 from archcheck.errors import UsageError
-from archcheck.fuzz import fuzz
+from archcheck.fuzzing import fuzz
 from archcheck.observe.fallback import meta_cannot_tell
-from archcheck.resolutions import resolutions
+from archcheck.sizes import resolutions
 
 ROOT = Path(__file__).resolve().parents[1]
 DETR = ROOT / "tests" / "specs" / "detr.yaml"

@@ -1,4 +1,4 @@
-"""archcheck.fuzz: real hypothesis runs on meta, shrinking a real failure to the smallest case."""
+"""archcheck.fuzzing: real hypothesis runs on meta, shrinking a real failure to the smallest case."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from archcheck.cli import main
-from archcheck.fuzz import fuzz
+from archcheck.fuzzing import fuzz
 
 ROOT = Path(__file__).resolve().parents[1]
 

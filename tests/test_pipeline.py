@@ -139,3 +139,18 @@ def test_a_cpu_run_with_nothing_to_compare_keeps_no_outputs(write_spec):
     report = verify(write_spec(TOY), devices=["meta", "cpu"], case={"B": 1, "H": 16})
     cpu = next(run for run in report.runs if run.device == "cpu")
     assert cpu.ran and cpu.observations and cpu.tensors == ()
+
+
+def test_verify_on_meta_runs_what_meta_cannot_tell_on_the_cpu_and_says_so():
+    report = verify(ROOT / "tests" / "specs" / "detr.yaml", devices=["meta"])
+    assert report.ok
+    (note,) = [r for r in report.results if r.rule == "fallback"]
+    assert note.message.startswith("ran the case on CPU: meta cannot tell (aten.index in the model's forward (Detector) at detr.py:28: kept = boxes[confident]: NotImplementedError")
+    assert "Notes" in str(report)
+
+
+def test_a_model_built_on_the_cpu_because_meta_cannot_is_reported(write_spec):
+    spec = write_spec("archcheck: 1\nname: regnet\nmodel: {factory: corpus.regnet:regnet}\ninputs: {x: [1, 3, 32, 32]}\n")
+    report = verify(spec, devices=["meta"])
+    (note,) = [r for r in report.results if r.rule == "fallback"]
+    assert note.message.startswith("built on CPU, then moved to meta: the constructor cannot run on meta (")

@@ -1,4 +1,4 @@
-"""archcheck.resolutions: the exact accepted sizes of small nets with a known answer, and of YOLOv4."""
+"""archcheck.sizes: the exact accepted sizes of small nets with a known answer, and of YOLOv4."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from sizes import SKIP_CONCAT_SPEC
 
 from archcheck.cli import main
-from archcheck.resolutions import resolutions, size_set
+from archcheck.sizes import resolutions, size_set
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,8 +1,9 @@
-"""Rules ``device`` and ``memory``: every device asked for ran.
+"""Rules ``device``, ``memory`` and ``fallback``: every device asked for ran, and where it ran instead.
 
 PASS: ``devices: [meta, cpu]`` on any machine.
 SKIP: ``cuda`` on a machine without GPUs (a failure with ``--require``): never a pass.
 FAIL: ``memory``: the model does not fit on cuda:0.
+PASS, with a note (``fallback``): a detector's NMS cannot run on meta: those cases ran on the CPU.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from archcheck.checks.evidence import Evidence
 from archcheck.results import CheckResult
 from archcheck.spec import Spec
 
-IDS = ("device", "memory")
+IDS = ("device", "memory", "fallback")
 
 
 def check(spec: Spec, evidence: Evidence) -> Iterator[CheckResult]:
@@ -24,3 +25,7 @@ def check(spec: Spec, evidence: Evidence) -> Iterator[CheckResult]:
             yield CheckResult("device", run.device, status, section="devices", message=f"device {run.device} did not run: {run.unavailable}", location=where, device=run.device)
         elif run.failure_rule == "memory":
             yield CheckResult("memory", run.device, "fail", section="devices", message=run.failure, location=where, device=run.device)
+        for fallback in run.fallbacks:
+            yield CheckResult("fallback", run.device, "pass", section="devices", message=str(fallback), location=where, device=run.device)
+    for fallback in evidence.build_fallbacks:
+        yield CheckResult("fallback", "model", "pass", section="devices", message=str(fallback), location=spec.locations.get("model.factory"))

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Iterator, Mapping
 
+from archcheck.model import Fallback
 from archcheck.observe.trace import Observation
 from archcheck.runners.records import DeviceRun
 from archcheck.spec import Case, Spec
@@ -43,6 +44,7 @@ class Evidence:
     counted: CaseCount | None = None
     count_error: str = ""
     require: bool = False
+    build_fallbacks: tuple[Fallback, ...] = ()  # the meta model was built on the CPU, and why
 
     def observations(self) -> Iterator[ObservationContext]:
         """Every observation of every device that ran: replicas and ranks each on their own."""

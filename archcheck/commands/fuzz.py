@@ -12,7 +12,7 @@ from archcheck.commands.common import (
     progress_bar,
     write_output,
 )
-from archcheck.fuzz import FuzzReport, fuzz
+from archcheck.fuzzing import FuzzReport, fuzz
 from archcheck.report import CI_FORMATS, render_results
 from archcheck.report.fuzz import render_fuzz_json, render_fuzz_text
 from archcheck.spec import load_spec

@@ -18,7 +18,7 @@ from archcheck.report.resolutions import (
     render_resolutions_json,
     render_resolutions_text,
 )
-from archcheck.resolutions import (
+from archcheck.sizes import (
     DEFAULT_RANGE,
     ResolutionsReport,
     resolutions,

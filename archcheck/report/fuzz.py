@@ -8,7 +8,7 @@ from archcheck.report.json import document, result_record
 from archcheck.spec.domain import domain_text
 
 if TYPE_CHECKING:
-    from archcheck.fuzz import FuzzReport
+    from archcheck.fuzzing import FuzzReport
 
 
 def render_fuzz_text(report: FuzzReport) -> str:

@@ -8,7 +8,7 @@ from archcheck.report.json import document, result_record
 from archcheck.units import ranges_text
 
 if TYPE_CHECKING:
-    from archcheck.resolutions import ResolutionsReport, SizeSet
+    from archcheck.sizes import ResolutionsReport, SizeSet
 
 
 def render_resolutions_text(report: ResolutionsReport) -> str:

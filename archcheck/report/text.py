@@ -44,7 +44,7 @@ def render_text(report: Report, color: bool = False, width: int = 120) -> str:
     skips = [r for r in report.results if r.status == "skip" and r.rule in ("device", "domain")]
     for skip in dict.fromkeys(skips):
         console.print(Text(skip.headline(), style="yellow"), soft_wrap=True)
-    notes = [r for r in report.results if not r.failed and r.message and r.section in NOTED_SECTIONS and (r.rule != "parity" or r.subject == r.device)]
+    notes = [r for r in report.results if not r.failed and r.message and (r.section in NOTED_SECTIONS or r.rule == "fallback") and (r.rule != "parity" or r.subject == r.device)]
     if notes:
         console.print(Text("\nNotes", style="bold"))
         for note in dict.fromkeys(f"{r.device or r.subject}: {r.message}" for r in notes):

@@ -105,8 +105,9 @@ def _loopback_interface() -> str:
 
 
 def error_text(exc: BaseException) -> str:
-    if isinstance(exc, ArchcheckError):
-        return f"{type(exc).__name__}: " + "; ".join(d.message for d in exc.diagnostics)
+    if isinstance(exc, ArchcheckError):  # named by its public class: ModelError, SpecError
+        name = next(c.__name__ for c in type(exc).__mro__ if not c.__name__.startswith("_"))
+        return f"{name}: " + "; ".join(d.message for d in exc.diagnostics)
     return first_line(exc)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import replace
 from typing import Callable
 
@@ -10,7 +11,8 @@ import torch
 from archcheck.errors import first_line
 from archcheck.inputs import make_inputs
 from archcheck.memory import allocation_text, is_allocation_failure, refusal
-from archcheck.model import Builds
+from archcheck.model import Builds, Fallback
+from archcheck.observe.fallback import locate, meta_cannot_tell
 from archcheck.observe.keep import freeze_tensors, keep_outputs
 from archcheck.observe.trace import observe
 from archcheck.runners.base import DeviceOptions, cuda_unavailable, numerics
@@ -48,11 +50,14 @@ class LocalRunner:
                 model = builds.on(self.device)
             except torch.cuda.OutOfMemoryError as exc:
                 return DeviceRun(self.name, failure=f"the model does not fit on {self.device}: {first_line(exc)}", failure_rule="memory")
-            observations, tensors = [], []
+            observations, tensors, fallbacks = [], [], Counter[str]()
             for case in cases:
                 inputs = make_inputs(spec, case, self.device)
                 with keep_outputs(model, spec.module_paths if keep else ()) as kept:
                     observation = observe(model, inputs, keep_tensors=keep)
+                if self.device == "meta" and observation.crash and meta_cannot_tell(observation.crash.error):
+                    fallbacks[locate(model, inputs)] += 1  # an op whose output shape depends on values: the CPU tells
+                    observation = observe(builds.cpu, make_inputs(spec, case, "cpu"))
                 if keep and observation.crash is None:
                     tensors.append(("", case, freeze_tensors(observation.tensors, kept.get(None))))
                 observations.append((case, replace(observation, tensors=None) if keep else observation))
@@ -60,4 +65,5 @@ class LocalRunner:
             del model
             if self.device.startswith("cuda"):
                 torch.cuda.empty_cache()
-        return DeviceRun(self.name, tuple(observations), tensors=tuple(tensors))
+        ran_on_cpu = tuple(Fallback("run", "cpu", reason, count) for reason, count in fallbacks.items())
+        return DeviceRun(self.name, tuple(observations), tensors=tuple(tensors), fallbacks=ran_on_cpu)

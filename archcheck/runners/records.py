@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
 
 from archcheck.observe.difference import Difference
+from archcheck.model import Fallback
 from archcheck.observe.trace import Observation
 from archcheck.spec import Case
 
@@ -79,6 +80,7 @@ class DeviceRun:
     replicas: tuple[ReplicaCase, ...] = ()
     state_dict_problem: str | None = None  # DataParallel: None when not checked, "" when the keys are as expected
     ranks: tuple[RankReport, ...] = ()
+    fallbacks: tuple[Fallback, ...] = ()  # meta: the cases it could not tell, run on the CPU instead
 
     @property
     def ran(self) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from archcheck.resolutions import SizeSet, size_set
+from archcheck.sizes import SizeSet, size_set
 
 CHUNK = 32
 SEEN_PAST_FIRST = 64  # sizes seen past the first that runs before a period is believed

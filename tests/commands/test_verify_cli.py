@@ -58,7 +58,7 @@ def test_json_report_is_stable_and_written_to_a_file(capsys, tmp_path):
     code, out, _ = run(capsys, "verify", YOLOV4, *FAST, "--format", "json", "-o", str(target))
     assert code == 0 and out == ""
     document = json.loads(target.read_text())
-    assert list(document) == ["format", "command", "spec", "name", "ok", "summary", "devices", "cases", "results"]
+    assert list(document) == ["format", "command", "spec", "name", "ok", "summary", "devices", "cases", "results", "ran"]
     assert document["format"] == 2 and document["command"] == "verify" and document["ok"] is True
     params = next(r for r in document["results"] if r["subject"] == "params.total")
     assert (params["expected"], params["actual"]) == (64363101, 64363101)  # numbers as numbers

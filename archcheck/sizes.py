@@ -25,7 +25,7 @@ from typing import Callable, Iterable, Literal
 import torch
 
 from archcheck.errors import UsageError, did_you_mean
-from archcheck.fuzz import case_checker
+from archcheck.fuzzing import case_checker
 from archcheck.model import Fallback
 from archcheck.observe.trace import Observation
 from archcheck.processes import die_with_parent, kill_all, stop_children_on_signals
