@@ -46,7 +46,7 @@ def test_named_inputs_take_case_values_and_kwargs_reach_the_factory(capsys):
     code, out, _ = run(capsys, "count", "toy:two_scale", "--input", "x=[B,3,H,W]", "--case", "B=2,H=32,W=16", "--format", "json")
     document = json.loads(out)
     assert code == 0 and document["cases"][0]["case"] == {"B": 2, "H": 32, "W": 16}
-    assert document["cases"][0]["inputs"] == [[2, 3, 32, 16]] and document["path"] is None
+    assert document["cases"][0]["inputs"] == [[2, 3, 32, 16]] and document["spec"] is None and document["command"] == "count"
     code, _, err = run(capsys, "count", "toy:two_scale", "--input", "1,3,16,16", "--kwargs", "depth=3")
     assert code == 2 and "toy:two_scale does not take these kwargs: got an unexpected keyword argument 'depth'" in err
 

@@ -1,30 +1,20 @@
-"""Count reports as text (a rich tree table per case) or JSON."""
+"""The count report: text (a rich table per case), JSON and Markdown. Imports no torch."""
 
 from __future__ import annotations
 
-import json
 from io import StringIO
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from archcheck.counting.records import (
-    CaseCount,
-    CountReport,
-    EngineCount,
-    Memory,
-    ModuleCount,
-    Shape,
-)
+from typing import TYPE_CHECKING
 
-_PREFIXES = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K"), (1, ""))
+from archcheck.report.json import document
+from archcheck.units import scale_for
 
-
-def scale_for(value: int) -> tuple[float, str]:
-    """The unit that shows ``value`` with a few digits before the point: 1e9 -> G."""
-    return next(((s, p) for s, p in _PREFIXES if value >= s), (1, ""))
-
+if TYPE_CHECKING:
+    from archcheck.counting.records import CaseCount, CountReport, EngineCount, Memory, ModuleCount, Shape
 
 def _shown(value: int, scale: float) -> str:
     return f"{value:,}" if scale == 1 else f"{value / scale:,.3f}"
@@ -186,9 +176,9 @@ def render_json(report: CountReport) -> str:
     def memory(m: Memory) -> dict[str, object]:
         return {"estimate": True, "params_bytes": m.params, "buffers_bytes": m.buffers, "activation_outputs_bytes": m.outputs, "activation_peak_bytes": m.peak}
 
-    document = {
-        "spec": report.spec_name,
-        "path": str(report.spec_path) if report.spec_path else None,
+    body = {
+        "name": report.spec_name,
+        "spec": str(report.spec_path) if report.spec_path else None,
         "convention": {"name": convention.name, "label": convention.label(), "meaning": convention.meaning},
         "cases": [
             {
@@ -210,4 +200,20 @@ def render_json(report: CountReport) -> str:
         "fallbacks": [{"stage": f.stage, "device": f.device, "reason": f.reason, "cases": f.cases, "text": str(f)} for f in report.fallbacks],
         "seconds": round(report.seconds, 3),
     }
-    return json.dumps(document, indent=2) + "\n"
+    return document("count", body)
+
+
+def render_count_markdown(report: CountReport, depth: int = 1) -> str:
+    convention = report.convention
+    params = report.params
+    lines = [f"## archcheck count {report.spec_name}", "", f"convention **{convention.name}**: {convention.meaning}", ""]
+    lines.append(f"parameters: {params.total:,} total, {params.trainable:,} trainable, {params.frozen:,} frozen; buffers {params.buffers:,}")
+    scale, prefix = scale_for(max(convention.of(c.total.compute) for c in report.cases))
+    unit = convention.label(prefix)
+    for case in report.cases:
+        lines += ["", f"### at {case.case}", "", f"| module | type | params | {unit} |", "| --- | --- | ---: | ---: |"]
+        for module in case.modules:
+            if module.path and module.path.count(".") < depth:
+                lines.append(f"| {module.path} | {module.type} | {module.params.total:,} | {convention.of(module.compute) / scale:,.3f} |")
+        lines.append(f"| **total** | | **{case.total.params.total:,}** | **{convention.of(case.total.compute) / scale:,.3f}** |")
+    return "\n".join(lines) + "\n"
