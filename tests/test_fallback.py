@@ -209,3 +209,14 @@ def test_summary_of_a_data_dependent_model_counts_it_as_is_without_changing_it()
     assert [(f.stage, f.device, f.reason) for f in report.fallbacks] == [("run", "cpu", DETR_WHY)]
     assert report.cases[0].device == "cpu" and report.cases[0].total.compute.macs == 4_055_040
     assert all(torch.equal(v, model.state_dict()[k]) for k, v in state.items()) and model.training and hooks(model) == 0
+
+
+def test_fuzz_and_resolutions_take_device_on_the_command_line(capsys):
+    from archcheck.cli import main
+
+    detr = str(Path(__file__).parent / "specs" / "detr.yaml")
+    assert main(["fuzz", detr, "--examples", "3", "--device", "meta"]) == 1  # forced: meta cannot tell, so it crashes
+    assert "[crash]" in capsys.readouterr().out
+    assert main(["fuzz", detr, "--examples", "3", "--device", "cpu"]) == 0
+    assert main(["resolutions", detr, "--dim", "H", "--range", "8:12", "--device", "cpu"]) == 0
+    assert "every H >= 8" in capsys.readouterr().out

@@ -26,8 +26,8 @@ from archcheck.commands.common import (
 )
 from archcheck.counting import CONVENTIONS, count
 from archcheck.counting.engines import ENGINES
-from archcheck.report.count import render_count_markdown, render_json, render_text, uncounted_lines
 from archcheck.errors import UsageError
+from archcheck.report.count import render_count_markdown, render_json, render_text, uncounted_lines
 
 
 def add_parser(subparsers: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from archcheck.commands.common import (
+    add_device_argument,
     add_format_argument,
     add_spec_argument,
     check_output_path,
@@ -24,6 +25,7 @@ def add_parser(subparsers: argparse._SubParsersAction, parents: list[argparse.Ar
     parser.add_argument("--examples", type=int, default=100, help="cases to draw (default 100)")
     parser.add_argument("--seed", type=int, help="random seed (default: derandomized, the same cases every run)")
     parser.add_argument("--database", type=Path, help="keep hypothesis' example database in this directory (default: none)")
+    add_device_argument(parser)
     add_format_argument(parser)
     parser.set_defaults(run=run)
 
@@ -32,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
     check_output_path(args.output, spec)
     with progress_bar(args.examples, f"fuzz {spec.name}") as advance:
-        report = fuzz(spec, examples=args.examples, seed=args.seed, progress=advance, database=args.database)
+        report = fuzz(spec, examples=args.examples, seed=args.seed, progress=advance, database=args.database, device=args.device)
     write_output(render(report, args.format), args.output)
     return 0 if report.ok else 1
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from archcheck.commands.common import (
+    add_device_argument,
     add_format_argument,
     add_max_cases_argument,
     add_spec_argument,
@@ -35,6 +36,7 @@ def add_parser(subparsers: argparse._SubParsersAction, parents: list[argparse.Ar
     parser.add_argument("--dim", action="append", help="the dim to sweep, e.g. H (repeatable; default: every dim with a range)")
     parser.add_argument("--range", dest="span", help="sizes to run, LO:HI (default 1:1024)")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+    add_device_argument(parser)
     add_format_argument(parser)
     add_max_cases_argument(parser)
     parser.set_defaults(run=run)
@@ -64,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--range {span[0]}:{span[1]} is {sizes:,} sizes; the limit is {args.max_cases:,}: sweep a smaller range or raise it with --max-cases")
     names = resolve_dims(spec, args.dim)
     with progress_bar(len(names) * (span[1] - span[0] + 1), f"resolutions {spec.name}") as advance:
-        report = resolutions(spec, names, span, progress=advance, jobs=args.jobs)
+        report = resolutions(spec, names, span, progress=advance, jobs=args.jobs, device=args.device)
     write_output(render(report, args.format), args.output)
     return 0 if report.ok else 1
 

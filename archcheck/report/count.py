@@ -204,16 +204,20 @@ def render_json(report: CountReport) -> str:
 
 
 def render_count_markdown(report: CountReport, depth: int = 1) -> str:
+    """Per case a table of modules (output shape, params, compute), the memory estimate and any fallback."""
     convention = report.convention
     params = report.params
     lines = [f"## archcheck count {report.spec_name}", "", f"convention **{convention.name}**: {convention.meaning}", ""]
     lines.append(f"parameters: {params.total:,} total, {params.trainable:,} trainable, {params.frozen:,} frozen; buffers {params.buffers:,}")
+    lines += [f"- {line}" for line in fallback_lines(report)]
     scale, prefix = scale_for(max(convention.of(c.total.compute) for c in report.cases))
     unit = convention.label(prefix)
     for case in report.cases:
-        lines += ["", f"### at {case.case}", "", f"| module | type | params | {unit} |", "| --- | --- | ---: | ---: |"]
+        lines += ["", f"### at {case_title(case)}", "", f"| module | type | output shape | params | {unit} |", "| --- | --- | --- | ---: | ---: |"]
         for module in case.modules:
             if module.path and module.path.count(".") < depth:
-                lines.append(f"| {module.path} | {module.type} | {module.params.total:,} | {convention.of(module.compute) / scale:,.3f} |")
-        lines.append(f"| **total** | | **{case.total.params.total:,}** | **{convention.of(case.total.compute) / scale:,.3f}** |")
+                lines.append(f"| {module.path} | {module.type} | {shapes_text(module.outputs)} | {module.params.total:,} | {convention.of(module.compute) / scale:,.3f} |")
+        lines.append(f"| **total** | | {shapes_text(case.total.outputs)} | **{case.total.params.total:,}** | **{convention.of(case.total.compute) / scale:,.3f}** |")
+        if case.memory:
+            lines += ["", memory_line(case.memory)]
     return "\n".join(lines) + "\n"

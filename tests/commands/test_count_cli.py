@@ -126,3 +126,11 @@ def test_verbose_adds_input_shapes_and_json_has_shapes_and_memory(capsys):
     assert (conv1["input_shapes"], conv1["output_shapes"], conv1["output_bytes"]) == ([[1, 1024, 13, 13]], [[1, 512, 13, 13]], 512 * 13 * 13 * 4)
     assert case["memory"] == {"estimate": True, "params_bytes": 64_363_101 * 4, "buffers_bytes": case["memory"]["buffers_bytes"], "activation_outputs_bytes": case["memory"]["activation_outputs_bytes"], "activation_peak_bytes": case["memory"]["activation_peak_bytes"]}
     assert case["device"] == "meta" and json.loads(out)["fallbacks"] == []
+
+
+def test_markdown_has_shapes_params_compute_and_the_memory_estimate(capsys):
+    code, out, _ = run(capsys, "count", "toy:two_scale", "--input", "1,3,16,16", "--format", "markdown")
+    assert code == 0
+    assert "| module | type | output shape | params | KMACs |" in out
+    assert "| stem | Conv2d | [1, 8, 16, 16] | 224 | 55.296 |" in out
+    assert "memory (estimate, inference): weights" in out
