@@ -7,20 +7,12 @@ from hypothesis import given, settings
 from archcheck import fuzz, resolutions, verify
 from archcheck.spec import Case, parse_spec
 from archcheck.strategies import cases
+from toy import toy_spec
 
-SPEC = """\
-archcheck: 1
-name: toy
-model: {factory: toy:two_scale}
-inputs:
-  x: [B, 3, H, W]
-dims:
-  B: {values: [1]}
-  H: {range: [8, 64], multiple_of: 8, values: [16, 64]}
-  W: {values: [32]}
-constraints: ["H * W <= 1024"]
-outputs: [B, 4, H/2, W/2]
-"""
+SPEC = toy_spec(
+    "  B: {values: [1]}\n  H: {range: [8, 64], multiple_of: 8, values: [16, 64]}\n  W: {values: [32]}\n",
+    'constraints: ["H * W <= 1024"]\noutputs: [B, 4, H/2, W/2]\n',
+)
 CONSTRAINED = parse_spec(SPEC, "c.yaml")
 
 

@@ -9,21 +9,10 @@ from archcheck.checks.evidence import Evidence
 from archcheck.observe.trace import Observation, summarize
 from archcheck.runners.records import DeviceRun, ReplicaCase
 from archcheck.spec import load_spec
+from ddp_models import TINY_SPEC
 
-TINY = """\
-archcheck: 1
-name: tiny
-model:
-  factory: ddp_models:tiny
-inputs:
-  x: [B, 3, H, W]
-dims:
-  B: {values: [2]}
-  H: {values: [8]}
-  W: {values: [8]}
-outputs: [B, 4, H, W]
-devices: [meta, cpu]
-"""
+TINY = TINY_SPEC.replace("BATCH", "2")
+
 
 
 def judge(spec, gpus, rows, output_devices=("cuda:0",), batch=2, state_dict_problem=None):

@@ -9,19 +9,10 @@ from pathlib import Path
 import pytest
 
 from archcheck.cli import main
+from toy import toy_spec
 
 ROOT = Path(__file__).resolve().parents[2]
-SPEC = """\
-archcheck: 1
-name: toy
-model: {factory: toy:two_scale}
-inputs:
-  x: [B, 3, H, W]
-dims:
-  B: {values: [1]}
-  H: {range: [8, 64], multiple_of: 8, values: [16]}
-  W: {values: [16]}
-"""
+SPEC = toy_spec("  B: {values: [1]}\n  H: {range: [8, 64], multiple_of: 8, values: [16]}\n  W: {values: [16]}\n")
 
 
 def run(capsys, *args: str) -> tuple[int, str, float]:

@@ -36,3 +36,24 @@ def tiny(unused: bool = False, fail: str = "", nap: float = 0.0, nap_on_meta: bo
     if rank == 1 and fail == "exit":
         os._exit(3)
     return Tiny(unused, nap, nap_on_meta)
+
+
+# The spec the device tests check Tiny against (BATCH: the batch size they choose).
+TINY_SPEC = """\
+archcheck: 1
+name: tiny
+model:
+  factory: ddp_models:tiny
+inputs:
+  x: [B, 3, H, W]
+dims:
+  B: {values: [BATCH]}
+  H: {values: [8]}
+  W: {values: [8]}
+modules:
+  body:
+    conv: [B, 8, H, W]
+    head: [B, 4, H, W]
+outputs: [B, 4, H, W]
+devices: [meta, cpu]
+"""

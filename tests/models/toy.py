@@ -44,3 +44,8 @@ def broken() -> nn.Module:
 
 def not_a_module() -> int:
     return 3
+
+
+def toy_spec(dims: str, rest: str = "", name: str = "toy") -> str:
+    """A spec of ``two_scale`` (input ``x: [B, 3, H, W]``) with these ``dims`` lines and ``rest``, for the tests to share."""
+    return f"archcheck: 1\nname: {name}\nmodel: {{factory: toy:two_scale}}\ninputs:\n  x: [B, 3, H, W]\ndims:\n{dims}{rest}"

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from ddp_models import TINY_SPEC as TINY
 from ddp_models import Tiny
 from torch import nn
 
@@ -34,24 +35,6 @@ needs_two_gpus = pytest.mark.skipif(torch.cuda.device_count() < 2, reason="needs
 cpu_only_build = pytest.mark.skipif(torch.version.cuda is not None or torch.version.hip is not None, reason="pins the words for a torch built without CUDA")
 NO_CUDA = f"this torch ({torch.__version__}) is built without CUDA"
 
-TINY = """\
-archcheck: 1
-name: tiny
-model:
-  factory: ddp_models:tiny
-inputs:
-  x: [B, 3, H, W]
-dims:
-  B: {values: [BATCH]}
-  H: {values: [8]}
-  W: {values: [8]}
-modules:
-  body:
-    conv: [B, 8, H, W]
-    head: [B, 4, H, W]
-outputs: [B, 4, H, W]
-devices: [meta, cpu]
-"""
 
 
 def write_spec(folder: Path, batch: int = 2) -> Path:
