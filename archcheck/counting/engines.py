@@ -148,12 +148,7 @@ def fvcore_reasons(
                 amounts = ", ".join(f"{v:,} {b}" for b, v in (("MACs", cost.macs), ("other", cost.other)) if v) or "free"
                 listed.append(f"{name} x{n} (archcheck: {amounts})")
         reasons.append(f"skipped as 0 (no formula): {', '.join(listed)}")
-    difference = total - ours.total.compute.macs
-    if difference:
-        reasons.append(f"fvcore - archcheck MACs = {difference:+,}: " + ", ".join(parts))
-    else:
-        reasons.append("fvcore's total equals archcheck's MACs")
-    return reasons
+    return [*reasons, _balance("fvcore", total - ours.total.compute.macs, parts)]
 
 
 def _torchinfo(model: nn.Module, inputs: tuple[torch.Tensor, ...], ours: CaseCount, case: Case | None) -> EngineCount:
@@ -246,9 +241,11 @@ def torchinfo_reasons(ours: CaseCount, layers: list[tuple[str, nn.Module, list[i
         listing = ", ".join(f"{op} {v:,}" for op, v in sorted(ops.items()))
         reasons.append(f"misses {amount:,} MACs in the forward of {path or 'the model'} itself, not in a leaf module ({listing})")
         parts.append(f"{path or 'model'} functional {-amount:+,}")
-    difference = total - ours.total.compute.macs
+    return [*reasons, _balance("torchinfo", total - ours.total.compute.macs, parts)]
+
+
+def _balance(engine: str, difference: int, parts: list[str]) -> str:
+    """The last reason: the whole gap and the parts that make it up, or that there is none."""
     if difference:
-        reasons.append(f"torchinfo - archcheck MACs = {difference:+,}: " + ", ".join(parts))
-    else:
-        reasons.append("torchinfo's total equals archcheck's MACs")
-    return reasons
+        return f"{engine} - archcheck MACs = {difference:+,}: " + ", ".join(parts)
+    return f"{engine}'s total equals archcheck's MACs"
