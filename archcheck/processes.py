@@ -76,7 +76,8 @@ def child_command(module: str, *args: str) -> list[str]:
     sys.path, so a ``yaml.py`` lying there is not imported; pass the parent's sys.path in
     PYTHONPATH (``import_path``) to give the child the parent's imports.
     """
-    return [sys.executable, "-P", os.path.abspath(__file__), str(os.getpid()), module, *args]
+    safe_path = ["-P"] if sys.version_info >= (3, 11) else []  # 3.10: the __main__ block below drops the folder itself
+    return [sys.executable, *safe_path, os.path.abspath(__file__), str(os.getpid()), module, *args]
 
 
 def import_path() -> str:
@@ -96,6 +97,8 @@ def kill_all(pids: list[int]) -> None:
 if __name__ == "__main__":  # python -P processes.py PARENT_PID MODULE ARGS...: MODULE as __main__, dying with PARENT_PID
     import runpy
 
+    if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
+        del sys.path[0]  # Python 3.10 has no -P: archcheck/'s own files must not shadow the user's modules
     die_with_parent(int(sys.argv[1]))  # before the module's imports (torch takes seconds)
     sys.argv = [sys.argv[2], *sys.argv[3:]]
     runpy.run_module(sys.argv[0], run_name="__main__", alter_sys=True)
