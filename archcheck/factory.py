@@ -20,6 +20,7 @@ import importlib.machinery
 import inspect
 import re
 import sys
+import types
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
@@ -60,6 +61,7 @@ def import_factory(spec: Spec) -> Callable[..., nn.Module]:
         raise ModelError(Diagnostic(f"module {module_name!r} has no attribute {name!r}{hint}", where))
     target = getattr(module, name)
     _check_defined_in(spec.factory, target, module, where)
+    _check_model_code(spec.factory, module, where)
     return target  # type: ignore[no-any-return]
 
 
@@ -187,6 +189,19 @@ def _check_defined_in(factory: str, target: object, module: Any, where: Location
         raise _refuse(factory, f"{RULE}: a plain function or class, not {type(target).__name__}", where)
     if inspect.isclass(target) and not issubclass(target, nn.Module):
         raise _refuse(factory, f"a class factory must be a torch.nn.Module subclass, not {target.__name__}", where)
+
+
+def _check_model_code(factory: str, module: Any, where: Location | None) -> None:
+    """The module builds models: it imports torch, or holds an nn.Module class. A module that does
+    neither (a shell helper, a YAML loader from some installed package) is not called from a spec."""
+    for value in vars(module).values():
+        if isinstance(value, types.ModuleType) and (value.__name__ == "torch" or value.__name__.startswith("torch.")):
+            return
+        if inspect.isclass(value) and issubclass(value, nn.Module):
+            return
+        if inspect.isfunction(value) and value.__module__.split(".")[0] == "torch":
+            return
+    raise _refuse(factory, f"{module.__name__} neither imports torch nor holds an nn.Module class, so it is not model code; name the module that builds the model", where)
 
 
 def _defined_callables(module: Any) -> list[str]:

@@ -180,3 +180,14 @@ def test_archcheck_own_dependencies_are_not_factories(target, factory, kwargs, o
     kwargs = json.loads(json.dumps(kwargs).replace("{target}", str(target)))
     message = attempt(spec_for(factory, kwargs))
     assert message.endswith(f"error: model.factory {factory!r}: {RULE}, not {origin}, which is installed for archcheck and its tools, not a model")
+
+
+def test_a_module_that_is_not_model_code_is_not_called(target, tmp_path, monkeypatch):
+    """A helper module with a shell in it (as third-party packages have): it neither imports torch nor holds a model."""
+    (tmp_path / "shellish.py").write_text("import os\n\n\ndef run(command):\n    return os.system(command)\n")
+    (tmp_path / "wrapper.py").write_text("from toy import TwoScale\n\n\ndef build():\n    return TwoScale(4)\n")
+    for name in ("shellish", "wrapper"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    message = attempt(spec_for("shellish:run", {"command": f"touch {target}"}, folder=tmp_path))
+    assert message.endswith("error: model.factory 'shellish:run': shellish neither imports torch nor holds an nn.Module class, so it is not model code; name the module that builds the model")
+    assert import_factory(spec_for("wrapper:build", folder=tmp_path))().stem.out_channels == 4  # a model class imported from elsewhere is model code
