@@ -26,7 +26,7 @@ aten = torch.ops.aten
 # Elementwise, dtype-preserving: the result is ``empty_like`` the first argument.
 _ELEMENTWISE = frozenset(
     op.default
-    for op in (aten.relu, aten.mish, aten.leaky_relu, aten.gelu, aten.hardswish, aten.hardsigmoid, aten.elu, aten.softplus, aten.hardtanh)
+    for op in (aten.relu, aten.mish, aten.leaky_relu, aten.gelu, aten.hardswish, aten.hardsigmoid, aten.elu, aten.softplus, aten.hardtanh, aten.sigmoid, aten.silu, aten.tanh)
 )
 # Elementwise binary: two meta tensors of one shape, strides and dtype give ``empty_like`` the first.
 _BINARY = frozenset((aten.add.Tensor, aten.sub.Tensor, aten.mul.Tensor))
@@ -121,6 +121,63 @@ def _convolution(x: Any, weight: Any, bias: Any, stride: Any, padding: Any, dila
     return x.new_empty((x.shape[0], out_channels, *sizes))
 
 
+def _channels_last_like(x: torch.Tensor) -> bool:
+    """torch's ``suggest_memory_format(x) == channels_last`` for a 4D ``x`` (theirs imports sympy on first call)."""
+    shape, strides = x.shape, x.stride()
+    if x.dim() != 4 or strides[1] == 0:
+        return False
+    least = 0
+    for d in (1, 3, 2, 0):
+        if shape[d] == 0 or strides[d] < least or (d == 0 and least == strides[1]):
+            return False
+        least = strides[d] * shape[d]
+    return True
+
+
+def _ints(value: Any, lengths: tuple[int, ...]) -> tuple[int, ...] | None:
+    value = tuple(value) if isinstance(value, (list, tuple)) else None
+    return value if value is not None and len(value) in lengths and all(type(v) is int for v in value) else None
+
+
+def _pair(value: tuple[int, ...]) -> tuple[int, int]:
+    return (value[0], value[-1])
+
+
+def _max_pool2d(x: Any, kernel: Any, stride: Any = (), padding: Any = (0,), dilation: Any = (1,), ceil_mode: Any = False) -> Any:
+    """``max_pool2d_with_indices``: the pooled tensor and its int64 indices, by torch's size rule."""
+    kernel, stride, padding, dilation = _ints(kernel, (1, 2)), _ints(stride, (0, 1, 2)), _ints(padding, (1, 2)), _ints(dilation, (1, 2))
+    if not (_is_meta_float(x) and x.dim() in (3, 4) and kernel and stride is not None and padding and dilation and type(ceil_mode) is bool):
+        return None
+    if any(n == 0 for n in x.shape[x.dim() - 3 :]):  # the batch alone may be empty
+        return None
+    k, d, p = _pair(kernel), _pair(dilation), _pair(padding)
+    s = _pair(stride) if stride else k
+    if min(*k, *s, *d) < 1 or min(p) < 0 or any(pad > size // 2 for pad, size in zip(p, k)):
+        return None
+    sizes = []
+    for n, kk, ss, pp, dd in zip(x.shape[-2:], k, s, p, d):
+        out = (n + 2 * pp - dd * (kk - 1) - 1 + (ss - 1 if ceil_mode else 0)) // ss + 1
+        if ceil_mode and (out - 1) * ss >= n + pp:
+            out -= 1  # the last window must start inside the input or its left padding
+        sizes.append(out)
+    if min(sizes) < 1:
+        return None
+    shape = (*x.shape[:-2], *sizes)
+    layout = torch.channels_last if _channels_last_like(x) else torch.contiguous_format
+    return (torch.empty(shape, dtype=x.dtype, device="meta", memory_format=layout), torch.empty(shape, dtype=torch.int64, device="meta", memory_format=layout))
+
+
+def _upsample_nearest2d(x: Any, output_size: Any, scales_h: Any = None, scales_w: Any = None) -> Any:
+    """``upsample_nearest2d`` (``F.interpolate``'s default mode) to ``output_size``."""
+    size = _ints(output_size, (2,))
+    if not (_is_meta_float(x) and x.dim() == 4 and size and min(*x.shape[1:], *size) > 0):
+        return None
+    out = torch.empty((*x.shape[:2], *size), dtype=x.dtype, device="meta")
+    if _channels_last_like(x) and not out.is_contiguous(memory_format=torch.channels_last):  # torch's ``.contiguous(channels_last)``
+        out = torch.empty(out.shape, dtype=x.dtype, device="meta", memory_format=torch.channels_last)
+    return out
+
+
 def _answer(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """The shape-only result, or None to let torch run the op."""
     if func in _ELEMENTWISE:
@@ -129,6 +186,7 @@ def _answer(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         return _binary(*args) if len(args) == 2 and set(kwargs) <= {"alpha"} else None
     if func is aten.cat.default:
         return _cat(*args, **kwargs)
+
     if func in _FILLS:
         return args[0] if _is_meta_float(args[0]) else None
     if kwargs:
@@ -139,6 +197,10 @@ def _answer(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         return _convolution(*args)
     if func is aten.native_layer_norm.default and len(args) == 5:
         return _layer_norm(*args)
+    if func is aten.max_pool2d_with_indices.default and 2 <= len(args) <= 6:
+        return _max_pool2d(*args)
+    if func is aten.upsample_nearest2d.default and 2 <= len(args) <= 4:
+        return _upsample_nearest2d(*args)
     return None
 
 
