@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import traceback
 from collections import defaultdict
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
@@ -88,11 +88,12 @@ def observer(model: nn.Module) -> Iterator[Callable[..., Observation]]:
         _, _, seen_inputs = running.pop()
         calls[path].append(Call(seen_inputs, summarize(output)))
 
-    def run(inputs: Inputs | Iterable[torch.Tensor], keep_tensors: bool = False) -> Observation:
+    def run(inputs: Inputs | Iterable[torch.Tensor], keep_tensors: bool = False, inside: AbstractContextManager[Any] | None = None) -> Observation:
+        """``inside``: another watcher of this forward (the flops counter), entered within FastMeta so that it sees every op."""
         running.clear()
         calls.clear()
         inputs = inputs if isinstance(inputs, Inputs) else tuple(inputs)
-        with torch.no_grad(), fast_meta(inputs):
+        with torch.no_grad(), fast_meta(inputs), inside or nullcontext():
             try:
                 result = call(model, inputs)
             except Exception as exc:  # a crash is an observation, not an error of ours
