@@ -99,6 +99,8 @@ def test_upsample_sizes_are_torchs(x, size):
     [
         lambda: aten.native_batch_norm(meta(2, 8, 4, 4), meta(7), None, meta(8), meta(8), False, 0.1, 1e-5),
         lambda: torch.cat([meta(2, 8, 4, 4), meta(2, 8, 5, 5)], dim=1),
+        lambda: torch.cat([meta(2, 8, 4, 4), meta(2, 3, 4, 4), meta(3, 8, 4, 5)], dim=-2),
+        lambda: torch.cat([meta(2, 8, 4), meta(2, 8, 4), meta(2, 7, 5)], dim=0),
         lambda: F.conv2d(meta(1, 3, 8, 8), meta(4, 5, 3, 3)),
         lambda: F.conv2d(meta(1, 3, 2, 2), meta(4, 3, 3, 3)),
         lambda: aten.native_layer_norm(meta(2, 5), [7], None, None, 1e-5),
@@ -114,7 +116,7 @@ def test_upsample_sizes_are_torchs(x, size):
         lambda: aten.upsample_nearest2d(meta(1, 3, 8, 8), [4]),
         lambda: aten.upsample_nearest2d(meta(1, 0, 8, 8), [4, 4]),
     ],
-    ids=["batch_norm weight", "cat sizes", "conv channels", "conv too small", "layer_norm shape", "pool too small", "pool padding", "pool stride 0", "pool kernel 0", "pool dilation 0", "pool 2d input", "pool no channels", "pool 3 sizes", "upsample to 0", "upsample 1 size", "upsample no channels"],
+    ids=["batch_norm weight", "cat sizes", "cat three", "cat last", "conv channels", "conv too small", "layer_norm shape", "pool too small", "pool padding", "pool stride 0", "pool kernel 0", "pool dilation 0", "pool 2d input", "pool no channels", "pool 3 sizes", "upsample to 0", "upsample 1 size", "upsample no channels"],
 )
 def test_a_malformed_op_raises_torchs_error(call):
     with pytest.raises(Exception) as plain:
@@ -140,13 +142,15 @@ def test_a_meta_yolov4_forward_imports_no_dynamo():
     assert done.stdout.strip() == "False"
 
 
-def test_a_meta_yolov4_verify_imports_no_sympy():
+def test_a_meta_yolov4_verify_and_resolutions_import_no_sympy():
     """Python meta kernels that call torch._check import sympy (0.3 s): max pool and upsample no longer do."""
     code = (
         "import sys\n"
         "from archcheck.pipeline import verify\n"
         "report = verify('specs/yolov4.yaml', devices=['meta'], case={'B': 1, 'H': 64, 'W': 64})\n"
         "assert report.ok, report.problems\n"
+        "from archcheck.sizes import resolutions\n"
+        "resolutions('specs/yolov4.yaml', ['H'], (60, 70))\n"  # cats of mismatched sizes: torch's error, FastMeta's speed
         "print(sorted(m for m in ('sympy', 'torch._dynamo', 'hypothesis', 'graphviz') if m in sys.modules))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
