@@ -16,7 +16,7 @@ sees every op as before, and FastMeta answers when that mode calls it.
 from __future__ import annotations
 
 from contextlib import AbstractContextManager, nullcontext
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode, _get_current_dispatch_mode_stack
@@ -70,13 +70,13 @@ def _stats(x: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
 def _batch_norm(x: Any, weight: Any, bias: Any, mean: Any, var: Any, training: Any, momentum: Any, eps: Any) -> Any:
     if not (_is_meta_float(x) and x.dim() >= 2 and _all_meta(weight, bias, mean, var)):
         return None
-    channels = x.shape[1]
-    if any(t is not None and tuple(t.shape) != (channels,) for t in (weight, bias, mean, var)):
+    channels = (x.shape[1],)
+    if any(t is not None and t.shape != channels for t in (weight, bias, mean, var)):
         return None
     if not training and (mean is None or var is None):
         return None
     out = _like(x)
-    return None if out is None else (out, _stats(x, (channels,)), _stats(x, (channels,)))
+    return None if out is None else (out, _stats(x, channels), _stats(x, channels))
 
 
 def _layer_norm(x: Any, shape: Any, weight: Any, bias: Any, eps: Any) -> Any:
@@ -119,13 +119,14 @@ def _convolution(x: Any, weight: Any, bias: Any, stride: Any, padding: Any, dila
     spatial = x.dim() - 2
     if spatial < 1 or weight.dim() != x.dim() or x.dtype != weight.dtype or not (len(stride) == len(padding) == len(dilation) == spatial):
         return None
-    out_channels = weight.shape[0]
-    if groups < 1 or weight.shape[1] * groups != x.shape[1] or out_channels % groups or (bias is not None and tuple(bias.shape) != (out_channels,)):
+    shape, kernel = x.shape, weight.shape
+    out_channels = kernel[0]
+    if groups < 1 or kernel[1] * groups != shape[1] or out_channels % groups or (bias is not None and bias.shape != (out_channels,)):
         return None
-    sizes = [(n + 2 * p - d * (k - 1) - 1) // s + 1 for n, k, s, p, d in zip(x.shape[2:], weight.shape[2:], stride, padding, dilation)]
-    if any(s < 1 for s in stride) or any(size < 1 for size in sizes):
+    sizes = [(n + 2 * p - d * (k - 1) - 1) // s + 1 for n, k, s, p, d in zip(shape[2:], kernel[2:], stride, padding, dilation)]
+    if min(stride) < 1 or min(sizes) < 1:
         return None
-    return _empty((x.shape[0], out_channels, *sizes), x.dtype)
+    return _empty((shape[0], out_channels, *sizes), x.dtype)
 
 
 def _channels_last_like(x: torch.Tensor) -> bool:
@@ -185,30 +186,38 @@ def _upsample_nearest2d(x: Any, output_size: Any, scales_h: Any = None, scales_w
     return out
 
 
+def _positional(answer: Callable[..., Any], least: int, most: int) -> Callable[[tuple[Any, ...], dict[str, Any]], Any]:
+    return lambda args, kwargs: answer(*args) if not kwargs and least <= len(args) <= most else None
+
+
+def _elementwise(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    return _like(args[0]) if _is_meta_float(args[0]) else None
+
+
+def _fill(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    return args[0] if _is_meta_float(args[0]) else None
+
+
+# Each op's answer from (args, kwargs): the result, or None to let torch run the op.
+_ANSWERS: dict[Any, Callable[[tuple[Any, ...], dict[str, Any]], Any]] = {
+    **{op: _elementwise for op in _ELEMENTWISE},
+    **{op: (lambda args, kwargs: _binary(*args) if len(args) == 2 and set(kwargs) <= {"alpha"} else None) for op in _BINARY},
+    **{op: _fill for op in _FILLS},
+    aten.cat.default: lambda args, kwargs: _cat(*args, **kwargs),
+    aten.native_batch_norm.default: _positional(_batch_norm, 8, 8),
+    aten.convolution.default: _positional(_convolution, 9, 9),
+    aten.native_layer_norm.default: _positional(_layer_norm, 5, 5),
+    aten.max_pool2d_with_indices.default: _positional(_max_pool2d, 2, 6),
+    aten.upsample_nearest2d.default: _positional(_upsample_nearest2d, 2, 4),
+}
+# Factory ops that torch answers in C++ at once: not worth a memo's key.
+_DIRECT = frozenset((aten.empty.memory_format, aten.empty_strided.default))
+
+
 def _answer(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """The shape-only result, or None to let torch run the op."""
-    if func in _ELEMENTWISE:
-        return _like(args[0]) if _is_meta_float(args[0]) else None
-    if func in _BINARY:
-        return _binary(*args) if len(args) == 2 and set(kwargs) <= {"alpha"} else None
-    if func is aten.cat.default:
-        return _cat(*args, **kwargs)
-
-    if func in _FILLS:
-        return args[0] if _is_meta_float(args[0]) else None
-    if kwargs:
-        return None
-    if func is aten.native_batch_norm.default and len(args) == 8:
-        return _batch_norm(*args)
-    if func is aten.convolution.default and len(args) == 9:
-        return _convolution(*args)
-    if func is aten.native_layer_norm.default and len(args) == 5:
-        return _layer_norm(*args)
-    if func is aten.max_pool2d_with_indices.default and 2 <= len(args) <= 6:
-        return _max_pool2d(*args)
-    if func is aten.upsample_nearest2d.default and 2 <= len(args) <= 4:
-        return _upsample_nearest2d(*args)
-    return None
+    answer = _ANSWERS.get(func)
+    return None if answer is None else answer(args, kwargs)
 
 
 class FastMeta(TorchDispatchMode):
@@ -229,7 +238,7 @@ class FastMeta(TorchDispatchMode):
         found = _answer(func, args, kwargs)
         if found is not None:
             return found
-        return func(*args, **kwargs) if self.memo is None else self.memo.run(func, args, kwargs)
+        return func(*args, **kwargs) if self.memo is None or func in _DIRECT else self.memo.run(func, args, kwargs)
 
 
 def fast_meta(tensors: Iterable[Any]) -> AbstractContextManager[Any]:

@@ -59,11 +59,20 @@ class Observation:
     tensors: Any = field(default=None, compare=False, repr=False)  # the outputs themselves, on CPU, for parity
 
 
+_INFOS: dict[tuple[torch.Size, torch.dtype], TensorInfo] = {}  # a forward sees few distinct ones; hooks run per module call
+
+
 def summarize(value: Any) -> Value:
     if isinstance(value, torch.Tensor):
-        return TensorInfo(tuple(value.shape), str(value.dtype).removeprefix("torch."))
+        key = (value.shape, value.dtype)
+        info = _INFOS.get(key)
+        if info is None:
+            if len(_INFOS) > 100_000:
+                _INFOS.clear()
+            info = _INFOS[key] = TensorInfo(tuple(value.shape), str(value.dtype).removeprefix("torch."))
+        return info
     if isinstance(value, (tuple, list)):
-        return tuple(summarize(v) for v in value)
+        return tuple(map(summarize, value))
     if isinstance(value, Mapping):  # dict outputs (detection heads, HF ModelOutput)
         return DictValue(tuple((str(k), summarize(v)) for k, v in value.items()))
     return OtherValue(type(value).__name__)
@@ -82,7 +91,7 @@ def observer(model: nn.Module) -> Iterator[Callable[..., Observation]]:
     calls: dict[str, list[Call]] = defaultdict(list)
 
     def before(path: str, module: nn.Module, args: tuple[Any, ...]) -> None:
-        running.append((path, module, tuple(summarize(a) for a in args)))
+        running.append((path, module, tuple(map(summarize, args))))
 
     def after(path: str, module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
         _, _, seen_inputs = running.pop()
