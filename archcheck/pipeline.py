@@ -10,21 +10,22 @@
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterable, Mapping
+from typing import Callable, Iterable, Iterator, Mapping
 
 from torch import nn
 
 from archcheck.checks import SECTIONS, Evidence, resolve_rules, run_checks
-from archcheck.counting.counter import count_model
+from archcheck.counting.counter import Counting, count_model, counting
 from archcheck.counting.records import CaseCount
 from archcheck.errors import ArchcheckError
-from archcheck.inputs import make_inputs
+from archcheck.inputs import Inputs, make_inputs
 from archcheck.model import Builds, check_module_paths
 from archcheck.results import Report
 from archcheck.runners import DeviceOptions, DeviceRun, Runner, runners_for
 from archcheck.runners.local import LocalRunner
-from archcheck.spec import Spec, load_spec
+from archcheck.spec import Case, Spec, load_spec
 from archcheck.spec.domain import cases_for, resolve_cases
 from archcheck.spec.limits import MAX_CASES
 
@@ -62,8 +63,10 @@ def verify(
             runner.compared = compared
     builds = builds or Builds(spec)
     check_module_paths(spec, builds.meta)
+    during = _count_during(spec, runners, cases) if "flops" in rules else None
     runs = _run_all(runners, spec, cases, builds, progress)
-    counted, count_error = _count_flops(spec, builds.meta) if "flops" in rules else (None, "")
+    counted = during.result(runs) if during else None
+    counted, count_error = (counted, "") if counted else _count_flops(spec, builds.meta) if "flops" in rules else (None, "")
     evidence = Evidence(spec, tuple(cases), builds.meta, runs, counted, count_error, require, tuple(builds.fallbacks))
     results = tuple(run_checks(spec, evidence, rules))
     sections = tuple(dict.fromkeys(m.section for m in spec.modules)) + SECTIONS
@@ -89,6 +92,37 @@ def _run_all(runners: list[Runner], spec: Spec, cases: list, builds: Builds, pro
         extra = {"reference": {case: kept for _, case, kept in cpu.tensors} if cpu else None} if getattr(runner, "compares_with_cpu", False) else {}
         runs[index] = runner.run(spec, cases_for(spec, runner.name, cases), builds, tick, **extra)
     return tuple(runs[index] for index in range(len(runners)))
+
+
+class _CountDuring:
+    """The flops count made during the meta runner's observed forward at ``flops.case``: one
+    forward fewer. ``result(runs)`` is None when that forward crashed or a case ran on the CPU."""
+
+    def __init__(self, spec: Spec, runner: LocalRunner, case: Case) -> None:
+        self.spec, self.runner, self.case = spec, runner, case
+        self.counted: Counting | None = None
+        runner.during[case] = self.watch
+
+    @contextmanager
+    def watch(self, model: nn.Module, inputs: Inputs) -> Iterator[None]:
+        with counting(model, inputs, self.spec.flops.case) as counted:  # type: ignore[union-attr]
+            yield
+        self.counted = counted
+
+    def result(self, runs: tuple[DeviceRun, ...]) -> CaseCount | None:
+        run = next((run for run in runs if run.device == self.runner.name), None)
+        clean = run is not None and not run.fallbacks and all(o.crash is None for c, o in run.observations if c == self.case)
+        return self.counted.result() if clean and self.counted else None
+
+
+def _count_during(spec: Spec, runners: list[Runner], cases: list[Case]) -> _CountDuring | None:
+    """Count during the meta run when ``flops.case`` is one of its cases."""
+    if spec.flops is None or (spec.flops.total is None and not spec.flops.modules):
+        return None
+    meta = next((r for r in runners if isinstance(r, LocalRunner) and r.device == "meta"), None)
+    wanted = spec.flops.case.as_dict()
+    case = next((c for c in cases_for(spec, "meta", cases) if c.as_dict() == wanted), None) if meta else None
+    return _CountDuring(spec, meta, case) if meta and case else None
 
 
 def _count_flops(spec: Spec, model: nn.Module) -> tuple[CaseCount | None, str]:

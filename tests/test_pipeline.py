@@ -154,3 +154,23 @@ def test_a_model_built_on_the_cpu_because_meta_cannot_is_reported(write_spec):
     report = verify(spec, devices=["meta"])
     (note,) = [r for r in report.results if r.rule == "fallback"]
     assert note.message.startswith("built on CPU, then moved to meta: the constructor cannot run on meta (")
+
+
+def test_the_flops_count_is_made_during_the_meta_forward_and_equals_a_separate_one():
+    from archcheck.counting.counter import count_model
+    from archcheck.inputs import make_inputs
+    from archcheck.model import Builds
+    from archcheck.pipeline import _CountDuring
+    from archcheck.runners.local import LocalRunner
+
+    spec = load_spec(YOLOV4)
+    builds, runner, case = Builds(spec), LocalRunner("meta", "meta"), spec.flops.case
+    during = _CountDuring(spec, runner, case)
+    run = runner.run(spec, [case], builds, lambda: None)
+    assert during.result((run,)) == count_model(builds.meta, make_inputs(spec, case, "meta"), case)
+
+
+def test_the_flops_claim_is_judged_when_its_case_is_not_among_the_cases_run():
+    report = verify(YOLOV4, devices=["meta"], case={"B": 1, "H": 608, "W": 608}, select=["flops"])
+    (flops,) = [r for r in report.results if r.rule == "flops"]
+    assert report.ok and not flops.failed

@@ -17,7 +17,6 @@ from archcheck.commands.common import (
     load_target,
     parse_case,
 )
-from archcheck.graph import draw
 from archcheck.spec.adhoc import is_factory
 
 
@@ -37,6 +36,8 @@ def run(args: argparse.Namespace) -> int:
     spec = load_target(args)
     output = args.output or Path((spec.name if is_factory(args.spec) else Path(args.spec).stem) + ".svg")
     check_output_path(output, spec)
+    from archcheck.graph import draw  # graphviz: imported by this command alone
+
     drawing = draw(spec, output, depth=args.depth, case=parse_case(args.case), params=args.params, flops=args.flops, device=args.device)
     print(drawing)
     return 1 if drawing.failed or drawing.crash else 0

@@ -18,7 +18,6 @@ from archcheck.commands.common import (
     progress_bar,
     write_output,
 )
-from archcheck.graph import draw, output_format
 from archcheck.memory import parse_size
 from archcheck.pipeline import verify
 from archcheck.report import CI_FORMATS, render_results
@@ -64,6 +63,8 @@ def run(args: argparse.Namespace) -> int:
     devices = parse_devices(args.devices) or list(spec.devices)
     check_output_path(args.output, spec)
     if args.graph:
+        from archcheck.graph import output_format  # graphviz: only when drawing
+
         output_format(args.graph)  # a wrong suffix fails before the checks run
         check_output_path(args.graph, spec)
     total = len(resolve_cases(spec, case, args.max_cases)) * len(devices)
@@ -74,5 +75,7 @@ def run(args: argparse.Namespace) -> int:
     if os.environ.get("RANK", "0") == "0":  # under torchrun every rank has the report: rank 0 writes it
         write_output(text, args.output)
     if args.graph and os.environ.get("RANK", "0") == "0":
+        from archcheck.graph import draw
+
         draw(spec, args.graph, case=report.cases[0].as_dict(), results=report.results)
     return 0 if report.ok else 1

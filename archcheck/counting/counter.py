@@ -11,7 +11,8 @@ is left as found.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from typing import Any, Iterable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
 import torch
 from torch import nn
@@ -105,6 +106,27 @@ def count_model(model: nn.Module, inputs: Inputs | Iterable[torch.Tensor], case:
     """Run ``model(*inputs)`` (args and kwargs of ``Inputs``) once without gradients and count
     parameters, compute, shapes and activation memory per module."""
     inputs = inputs if isinstance(inputs, Inputs) else tuple(inputs)
+    with torch.no_grad(), fast_meta(inputs), counting(model, inputs, case) as counted:  # the counter sees every op first
+        try:
+            call(model, inputs)
+        except Exception as exc:  # chained: the fallback reads the cause, --debug shows it
+            where = f" in {counted.running[-1] or 'the model'}" if counted.running else ""
+            raise ModelError(f"cannot count: the forward pass crashed{where}{_at(case)}: {type(exc).__name__}: {exc}") from exc
+    return counted.result()
+
+
+class Counting(NamedTuple):
+    result: Callable[[], CaseCount]  # the count, once the forward is done
+    running: list[str]  # the modules running now, innermost last
+
+
+@contextmanager
+def counting(model: nn.Module, inputs: Inputs | Iterable[torch.Tensor], case: Case | None = None) -> Iterator[Counting]:
+    """Count the forward pass of ``model`` on ``inputs`` run inside: ``with counting(model, inputs) as
+    counted: call(model, inputs)``, then ``counted.result()``. Enter it inside ``no_grad`` and
+    ``fast_meta`` (the counter must see every op first); a crash inside goes out as it is. The
+    observed forward of verify counts this way, so the flops claims cost no forward of their own."""
+    inputs = inputs if isinstance(inputs, Inputs) else tuple(inputs)
     stack: list[str] = []
     calls: Counter[str] = Counter()
     seen_inputs: dict[str, tuple[Shape, ...]] = {}
@@ -121,35 +143,33 @@ def count_model(model: nn.Module, inputs: Inputs | Iterable[torch.Tensor], case:
         seen_outputs.setdefault(path, _shapes(output))
         output_bytes[path] += sum(t.numel() * t.element_size() for t in tensors_in(output))
 
+    def result() -> CaseCount:
+        modules = _modules(model, mode.tallies, calls, seen_inputs, seen_outputs, output_bytes)
+        params = list(model.parameters())
+        memory = Memory(
+            params=sum(p.numel() * p.element_size() for p in params),
+            buffers=sum(b.numel() * b.element_size() for b in model.buffers()),
+            outputs=sum(m.output_bytes for m in modules if m.leaf),
+            peak=mode.memory.peak,
+        )
+        return CaseCount(
+            case=case,
+            modules=modules,
+            kinds=tuple(KindTotal(kind, v[0], Tally(v[1], v[2], v[3])) for kind, v in sorted(mode.kinds.items())),
+            uncounted=tuple(Uncounted(op, n, mode.first_seen[op]) for op, n in sorted(mode.uncounted.items())),
+            ops=tuple(OpUse(op, module, kind, v[0], Tally(v[1], v[2], v[3])) for (op, module, kind), v in mode.ops.items() if kind != "free"),
+            memory=memory,
+            device=_device(model, inputs),
+            inputs=_shapes(list(inputs)),
+        )
+
     mode = _Dispatch(stack)
     mode.memory.exclude([*tensors_in(list(inputs)), *model.parameters(), *model.buffers()])
     try:
-        with watch(model, before, after), torch.no_grad(), fast_meta(inputs), mode:  # the counter sees every op first
-            try:
-                call(model, inputs)
-            except Exception as exc:  # chained: the fallback reads the cause, --debug shows it
-                where = f" in {stack[-1] or 'the model'}" if stack else ""
-                raise ModelError(f"cannot count: the forward pass crashed{where}{_at(case)}: {type(exc).__name__}: {exc}") from exc
+        with watch(model, before, after), mode:
+            yield Counting(result, stack)
     finally:
         mode.memory.close()
-    modules = _modules(model, mode.tallies, calls, seen_inputs, seen_outputs, output_bytes)
-    params = list(model.parameters())
-    memory = Memory(
-        params=sum(p.numel() * p.element_size() for p in params),
-        buffers=sum(b.numel() * b.element_size() for b in model.buffers()),
-        outputs=sum(m.output_bytes for m in modules if m.leaf),
-        peak=mode.memory.peak,
-    )
-    return CaseCount(
-        case=case,
-        modules=modules,
-        kinds=tuple(KindTotal(kind, v[0], Tally(v[1], v[2], v[3])) for kind, v in sorted(mode.kinds.items())),
-        uncounted=tuple(Uncounted(op, n, mode.first_seen[op]) for op, n in sorted(mode.uncounted.items())),
-        ops=tuple(OpUse(op, module, kind, v[0], Tally(v[1], v[2], v[3])) for (op, module, kind), v in mode.ops.items() if kind != "free"),
-        memory=memory,
-        device=_device(model, inputs),
-        inputs=_shapes(list(inputs)),
-    )
 
 
 def _shapes(value: Any) -> tuple[Shape, ...]:

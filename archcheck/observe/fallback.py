@@ -19,6 +19,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from archcheck.errors import UsageError, first_line
 from archcheck.inputs import Inputs, make_inputs
 from archcheck.model import Builds, Fallback
+from archcheck.observe.fastmeta import FastMeta
 from archcheck.observe.memo import MetaMemo
 from archcheck.observe.trace import Crash, Observation, observe, observer
 from archcheck.spec import Case
@@ -54,6 +55,10 @@ def check_device(device: str | None) -> None:
 
 class _FailedOp(TorchDispatchMode):
     """Remembers the aten op that raised, to name it in the fallback."""
+
+    @classmethod
+    def _should_skip_dynamo(cls) -> bool:  # never traced by dynamo: don't import it to say so
+        return False
 
     def __init__(self) -> None:
         super().__init__()
@@ -144,8 +149,7 @@ class CaseRunner:
         with ExitStack() as stack:
             first = self.forced or "meta"
             runs: dict[str, Callable[..., Observation]] = {first: stack.enter_context(observer(self.model(first)))}
-            memo = MetaMemo() if first == "meta" else None
-            failed = _FailedOp()
+            fast = FastMeta(MetaMemo()) if first == "meta" else None  # the memo remembers what FastMeta leaves to torch
 
             def on(device: str) -> Callable[..., Observation]:
                 if device not in runs:
@@ -154,13 +158,12 @@ class CaseRunner:
 
             def run(inputs: Inputs | None, case: Case) -> Observation:
                 inputs = inputs if inputs is not None else self.inputs(case, first)
-                failed.op = ""
-                with memo or ExitStack(), failed:
+                with fast or ExitStack():
                     observation = runs[first](inputs)
                 crash = observation.crash
                 if self.forced or crash is None or not meta_cannot_tell(crash.error):
                     return observation
-                self._fell_back(why(crash, failed.op))
+                self._fell_back(locate(self.model(first), inputs))  # once more, to name the op (only for these cases)
                 return on("cpu")(self.inputs(case, "cpu"))
 
             yield run

@@ -44,9 +44,9 @@ def watch(model: nn.Module, before: Before | None = None, after: After | None = 
                 if wanted is not None and path not in wanted:
                     continue
                 if before is not None:
-                    handles.append(module.register_forward_pre_hook(lambda m, args, kwargs, path=path: before(path, m, (*args, *kwargs.values())), with_kwargs=True))
+                    handles.append(module.register_forward_pre_hook(lambda m, args, kwargs, path=path: before(path, m, (*args, *kwargs.values()) if kwargs else args), with_kwargs=True))
                 if after is not None:
-                    handles.append(module.register_forward_hook(lambda m, args, kwargs, out, path=path: after(path, m, (*args, *kwargs.values()), out), with_kwargs=True, always_call=always_call))
+                    handles.append(module.register_forward_hook(lambda m, args, kwargs, out, path=path: after(path, m, (*args, *kwargs.values()) if kwargs else args, out), with_kwargs=True, always_call=always_call))
             yield
         finally:
             for handle in handles:

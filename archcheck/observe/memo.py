@@ -33,12 +33,19 @@ class _Result:
         return torch.empty_strided(self.shape, self.stride, dtype=self.dtype, device="meta")
 
 
+_ATOMS = frozenset((int, float, bool, str, type(None), torch.dtype, torch.device, torch.layout, torch.memory_format))
+_PLAIN = (torch.Tensor, torch.nn.Parameter)
+
+
 def _key(value: Any) -> Any:
-    if isinstance(value, torch.Tensor):
+    kind = type(value)
+    if kind in _ATOMS:
+        return (kind, value)  # 1, 1.0 and True are equal keys but not equal arguments
+    if kind in _PLAIN or isinstance(value, torch.Tensor):
         if not value.is_meta:
             raise _Uncached
         return (value.shape, value.stride(), value.dtype)
-    if type(value) is list or type(value) is tuple:
+    if kind is list or kind is tuple:
         return tuple(map(_key, value))
     try:
         hash(value)
@@ -65,6 +72,9 @@ def _replay(value: Any) -> Any:
     return value
 
 
+_ALWAYS_RUNS: dict[Any, bool] = {}  # by op: in place, or a view
+
+
 class MetaMemo(TorchDispatchMode):
     """``with MetaMemo(): model(meta_input)``; keep one instance for a whole sweep."""
 
@@ -78,11 +88,17 @@ class MetaMemo(TorchDispatchMode):
         return False
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
-        kwargs = kwargs or {}
-        if func._schema.is_mutable or any(r.alias_info is not None for r in func._schema.returns):
+        return self.run(func, args, kwargs or {})
+
+    def run(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """``func(*args, **kwargs)``, or its remembered result (FastMeta calls this for the ops it leaves to torch)."""
+        runs = _ALWAYS_RUNS.get(func)
+        if runs is None:
+            runs = _ALWAYS_RUNS[func] = func._schema.is_mutable or any(r.alias_info is not None for r in func._schema.returns)
+        if runs:
             return func(*args, **kwargs)  # in-place ops and views (which share storage) always run
         try:
-            key = (func, _key(args), _key(tuple(sorted(kwargs.items()))))
+            key = (func, _key(args), _key(tuple(sorted(kwargs.items()))) if kwargs else ())
         except _Uncached:
             return func(*args, **kwargs)
         found = self.table.get(key)

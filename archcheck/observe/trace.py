@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import traceback
 from collections import defaultdict
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
@@ -59,11 +59,20 @@ class Observation:
     tensors: Any = field(default=None, compare=False, repr=False)  # the outputs themselves, on CPU, for parity
 
 
+_INFOS: dict[tuple[torch.Size, torch.dtype], TensorInfo] = {}  # a forward sees few distinct ones; hooks run per module call
+
+
 def summarize(value: Any) -> Value:
     if isinstance(value, torch.Tensor):
-        return TensorInfo(tuple(value.shape), str(value.dtype).removeprefix("torch."))
+        key = (value.shape, value.dtype)
+        info = _INFOS.get(key)
+        if info is None:
+            if len(_INFOS) > 100_000:
+                _INFOS.clear()
+            info = _INFOS[key] = TensorInfo(tuple(value.shape), str(value.dtype).removeprefix("torch."))
+        return info
     if isinstance(value, (tuple, list)):
-        return tuple(summarize(v) for v in value)
+        return tuple(map(summarize, value))
     if isinstance(value, Mapping):  # dict outputs (detection heads, HF ModelOutput)
         return DictValue(tuple((str(k), summarize(v)) for k, v in value.items()))
     return OtherValue(type(value).__name__)
@@ -82,17 +91,18 @@ def observer(model: nn.Module) -> Iterator[Callable[..., Observation]]:
     calls: dict[str, list[Call]] = defaultdict(list)
 
     def before(path: str, module: nn.Module, args: tuple[Any, ...]) -> None:
-        running.append((path, module, tuple(summarize(a) for a in args)))
+        running.append((path, module, tuple(map(summarize, args))))
 
     def after(path: str, module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
         _, _, seen_inputs = running.pop()
         calls[path].append(Call(seen_inputs, summarize(output)))
 
-    def run(inputs: Inputs | Iterable[torch.Tensor], keep_tensors: bool = False) -> Observation:
+    def run(inputs: Inputs | Iterable[torch.Tensor], keep_tensors: bool = False, inside: AbstractContextManager[Any] | None = None) -> Observation:
+        """``inside``: another watcher of this forward (the flops counter), entered within FastMeta so that it sees every op."""
         running.clear()
         calls.clear()
         inputs = inputs if isinstance(inputs, Inputs) else tuple(inputs)
-        with torch.no_grad(), fast_meta(inputs):
+        with torch.no_grad(), fast_meta(inputs), inside or nullcontext():
             try:
                 result = call(model, inputs)
             except Exception as exc:  # a crash is an observation, not an error of ours

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from collections import Counter
+from contextlib import AbstractContextManager
 from dataclasses import replace
-from typing import Callable
+from typing import Any, Callable
 
 import torch
+from torch import nn
 
 from archcheck.errors import first_line
-from archcheck.inputs import make_inputs
+from archcheck.inputs import Inputs, make_inputs
 from archcheck.memory import allocation_text, is_allocation_failure, refusal
 from archcheck.model import Builds, Fallback
 from archcheck.observe.fallback import locate, meta_cannot_tell
+from archcheck.observe.hooks import preserved
 from archcheck.observe.keep import freeze_tensors, keep_outputs
-from archcheck.observe.trace import observe
+from archcheck.observe.trace import observe, observer
 from archcheck.runners.base import DeviceOptions, cuda_unavailable, numerics
 from archcheck.runners.records import DeviceRun
 from archcheck.spec import Case, Spec
@@ -24,6 +27,8 @@ class LocalRunner:
     def __init__(self, name: str, device: str, options: DeviceOptions = DeviceOptions()) -> None:
         self.name, self.device, self.options = name, device, options
         self.compared = True  # another real device will be compared with this one: keep outputs for parity
+        # Watchers of one case's observed forward on this device (the pipeline's flops counter), by case.
+        self.during: dict[Case, Callable[[nn.Module, Inputs], AbstractContextManager[Any]]] = {}
 
     def unavailable(self) -> str:
         if not self.device.startswith("cuda"):
@@ -51,17 +56,19 @@ class LocalRunner:
             except torch.cuda.OutOfMemoryError as exc:
                 return DeviceRun(self.name, failure=f"the model does not fit on {self.device}: {first_line(exc)}", failure_rule="memory")
             observations, tensors, fallbacks = [], [], Counter[str]()
-            for case in cases:
-                inputs = make_inputs(spec, case, self.device)
-                with keep_outputs(model, spec.module_paths if keep else ()) as kept:
-                    observation = observe(model, inputs, keep_tensors=keep)
-                if self.device == "meta" and observation.crash and meta_cannot_tell(observation.crash.error):
-                    fallbacks[locate(model, inputs)] += 1  # an op whose output shape depends on values: the CPU tells
-                    observation = observe(builds.cpu, make_inputs(spec, case, "cpu"))
-                if keep and observation.crash is None:
-                    tensors.append(("", case, freeze_tensors(observation.tensors, kept.get(None))))
-                observations.append((case, replace(observation, tensors=None) if keep else observation))
-                progress()
+            with observer(model) as run_case:  # hooks added once for every case
+                for case in cases:
+                    inputs = make_inputs(spec, case, self.device)
+                    watcher = self.during.get(case)
+                    with preserved(model), keep_outputs(model, spec.module_paths if keep else ()) as kept:  # each case from the model's own train/eval flags
+                        observation = run_case(inputs, keep, watcher(model, inputs) if watcher else None)
+                    if self.device == "meta" and observation.crash and meta_cannot_tell(observation.crash.error):
+                        fallbacks[locate(model, inputs)] += 1  # an op whose output shape depends on values: the CPU tells
+                        observation = observe(builds.cpu, make_inputs(spec, case, "cpu"))
+                    if keep and observation.crash is None:
+                        tensors.append(("", case, freeze_tensors(observation.tensors, kept.get(None))))
+                    observations.append((case, replace(observation, tensors=None) if keep else observation))
+                    progress()
             del model
             if self.device.startswith("cuda"):
                 torch.cuda.empty_cache()
