@@ -19,8 +19,8 @@ if TYPE_CHECKING:
     from archcheck.fuzzing import FuzzReport, fuzz
     from archcheck.graph import Drawing, draw
     from archcheck.pipeline import verify
-    from archcheck.sizes import ResolutionsReport, resolutions
     from archcheck.runners import DeviceOptions
+    from archcheck.sizes import ResolutionsReport, resolutions
 
 __all__ = [
     "ArchcheckError",

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from hypothesis import given, settings
+from toy import toy_spec
 
 from archcheck import fuzz, resolutions, verify
 from archcheck.spec import Case, parse_spec
 from archcheck.strategies import cases
-from toy import toy_spec
 
 SPEC = toy_spec(
     "  B: {values: [1]}\n  H: {range: [8, 64], multiple_of: 8, values: [16, 64]}\n  W: {values: [32]}\n",

@@ -18,10 +18,10 @@ from torch import nn
 
 from archcheck.counting.counter import count_model
 from archcheck.counting.records import CONVENTIONS, CaseCount, CountReport
-from archcheck.report.count import render_text
 from archcheck.errors import UsageError, first_line
 from archcheck.model import Fallback
 from archcheck.observe.fallback import locate, meta_cannot_tell
+from archcheck.report.count import render_text
 
 Sizes = Sequence[int]
 

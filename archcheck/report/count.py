@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from io import StringIO
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
-
-from typing import TYPE_CHECKING
 
 from archcheck.report.json import document
 from archcheck.units import scale_for

@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
 
-from archcheck.observe.difference import Difference
 from archcheck.model import Fallback
+from archcheck.observe.difference import Difference
 from archcheck.observe.trace import Observation
 from archcheck.spec import Case
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import torch
+from ddp_models import TINY_SPEC
 
 from archcheck.checks import dataparallel
 from archcheck.checks.evidence import Evidence
 from archcheck.observe.trace import Observation, summarize
 from archcheck.runners.records import DeviceRun, ReplicaCase
 from archcheck.spec import load_spec
-from ddp_models import TINY_SPEC
 
 TINY = TINY_SPEC.replace("BATCH", "2")
 

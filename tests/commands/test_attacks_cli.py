@@ -7,9 +7,9 @@ import time
 from pathlib import Path
 
 import pytest
+from toy import toy_spec
 
 from archcheck.cli import main
-from toy import toy_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = toy_spec("  B: {values: [1]}\n  H: {range: [8, 64], multiple_of: 8, values: [16]}\n  W: {values: [16]}\n")
