@@ -7,20 +7,9 @@ import pytest
 from archcheck import SpecError, verify
 from archcheck.spec import Case, parse_spec
 from archcheck.spec.domain import cases_for
+from toy import toy_spec
 
-SPEC = """\
-archcheck: 1
-name: toy
-model: {factory: toy:two_scale}
-inputs:
-  x: [B, 3, H, W]
-dims:
-  B: {values: [1, 2]}
-  H: {values: [16, 32]}
-  W: {values: [16]}
-outputs: [B, 4, H/2, W/2]
-devices: [meta, cpu]
-"""
+SPEC = toy_spec("  B: {values: [1, 2]}\n  H: {values: [16, 32]}\n  W: {values: [16]}\n", "outputs: [B, 4, H/2, W/2]\ndevices: [meta, cpu]\n")
 
 
 def spec_with(cases: str):
