@@ -51,7 +51,10 @@ def test_the_factory_module_is_an_input_too(spec, tmp_path):
 
 
 def test_a_new_file_in_a_new_folder_is_fine(spec, tmp_path):
-    check_output(tmp_path / "out" / "deeper" / "report.json", {spec: "the spec", tmp_path / "missing.py": "the factory's module"})
+    target = tmp_path / "out" / "deeper" / "report.json"
+    assert check_output(target, {spec: "the spec", tmp_path / "missing.py": "the factory's module"}) is None
+    write_atomic(target, "{}")
+    assert [p.name for p in target.parent.iterdir()] == ["report.json"]  # the writability probe left nothing behind
 
 
 def test_a_folder_as_output_is_refused(spec, tmp_path):
