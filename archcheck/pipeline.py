@@ -63,10 +63,9 @@ def verify(
             runner.compared = compared
     builds = builds or Builds(spec)
     check_module_paths(spec, builds.meta)
-    during = _count_during(spec, runners, cases) if "flops" in rules else None
+    during = _count_during(spec, runners, cases) if "flops" in rules and _claims_flops(spec) else None
     runs = _run_all(runners, spec, cases, builds, progress)
-    counted = during.result(runs) if during else None
-    counted, count_error = (counted, "") if counted else _count_flops(spec, builds.meta) if "flops" in rules else (None, "")
+    counted, count_error = _flops_count(spec, rules, during, runs, builds.meta)
     evidence = Evidence(spec, tuple(cases), builds.meta, runs, counted, count_error, require, tuple(builds.fallbacks))
     results = tuple(run_checks(spec, evidence, rules))
     sections = tuple(dict.fromkeys(m.section for m in spec.modules)) + SECTIONS
@@ -115,20 +114,28 @@ class _CountDuring:
         return self.counted.result() if clean and self.counted else None
 
 
+def _claims_flops(spec: Spec) -> bool:
+    return spec.flops is not None and (spec.flops.total is not None or bool(spec.flops.modules))
+
+
 def _count_during(spec: Spec, runners: list[Runner], cases: list[Case]) -> _CountDuring | None:
     """Count during the meta run when ``flops.case`` is one of its cases."""
-    if spec.flops is None or (spec.flops.total is None and not spec.flops.modules):
-        return None
+    assert spec.flops is not None
     meta = next((r for r in runners if isinstance(r, LocalRunner) and r.device == "meta"), None)
     wanted = spec.flops.case.as_dict()
     case = next((c for c in cases_for(spec, "meta", cases) if c.as_dict() == wanted), None) if meta else None
     return _CountDuring(spec, meta, case) if meta and case else None
 
 
-def _count_flops(spec: Spec, model: nn.Module) -> tuple[CaseCount | None, str]:
-    """The count the ``flops:`` claims are judged by, at ``flops.case``; or why it could not be made."""
-    if spec.flops is None or (spec.flops.total is None and not spec.flops.modules):
+def _flops_count(spec: Spec, rules: frozenset[str], during: _CountDuring | None, runs: tuple[DeviceRun, ...], model: nn.Module) -> tuple[CaseCount | None, str]:
+    """The count the ``flops:`` claims are judged by, at ``flops.case``, or why it could not be made:
+    the one made during the meta run, else a forward of its own."""
+    if "flops" not in rules or not _claims_flops(spec):
         return None, ""
+    counted = during.result(runs) if during else None
+    if counted is not None:
+        return counted, ""
+    assert spec.flops is not None
     case = spec.flops.case
     try:
         return count_model(model, make_inputs(spec, case, "meta"), case), ""
