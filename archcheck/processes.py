@@ -59,6 +59,9 @@ def stop_children_on_signals(stop: Callable[[], None]) -> Iterator[None]:
 
     def handler(signum: int, frame: object) -> None:
         stop()
+        # The process is ending: a helper thread that trips over the children it watched die (the
+        # process pool's manager thread does) would print a traceback after our one clear line.
+        threading.excepthook = lambda args: None
         raise Terminated(signum)
 
     saved = {signum: signal.signal(signum, handler) for signum in SIGNALS}

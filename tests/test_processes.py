@@ -136,6 +136,9 @@ def test_resolution_workers_die_with_their_parent(tmp_path, signum):
         parent.kill()
         parent.wait()
     assert code == (128 + signum if signum != signal.SIGKILL else -signum)
+    if signum != signal.SIGKILL:  # one clear line, no traceback from the pool's manager thread
+        err = parent.stderr.read().decode()
+        assert "Traceback" not in err and err.endswith(f"archcheck: terminated by {signal.Signals(signum).name}\n")
 
 
 @pytest.mark.slow
