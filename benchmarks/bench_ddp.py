@@ -1,11 +1,17 @@
-"""What DDP costs next to the cpu run of the same cases: time, peak memory of every process, /tmp.
+"""What DDP costs next to the cpu run of the same cases: time, memory of every process, /tmp.
 
-    .venv/bin/python benchmarks/bench_ddp.py [--case B=2,H=128,W=128] [--spec specs/yolov4.yaml] [--root TREE]
+    .venv/bin/python benchmarks/bench_ddp.py [--spec specs/yolov4.yaml] [--small B=2,H=128,W=128] [--root TREE]
 
-Runs ``archcheck verify SPEC --devices cpu``, ``--devices ddp:gloo`` and ``--devices cpu,ddp:gloo``
-as subprocesses (``--root``: the source tree to run, to measure an older version), samples
-/proc every 0.1 s for the peak RSS (VmHWM) of the parent and of each rank, and the size of
-/tmp/archcheck-ddp-*, and prints them with the ratios to the cpu run and to the model's size.
+For the spec's own cases and for one small case, runs ``archcheck verify SPEC --devices cpu``,
+``--devices ddp:gloo`` and ``--devices cpu,ddp:gloo`` as subprocesses (``--root``: the source
+tree to run, to measure an older version). Every 0.1 s it samples /proc for the peak of each
+process's memory: RSS (VmHWM), and for the ranks also their private memory (USS: pages no
+other process maps) and PSS (shared pages split between the processes that map them), and
+the size of /tmp/archcheck-ddp-*. A rank's own cost is its memory beyond a bare rank's
+interpreter (``import torch`` and archcheck's rank module), measured in the same run.
+
+Goals (issue 13): ddp <= 2x the time of the cpu run of the same cases; <= 2x the model's size
+per rank; no tensors on disk beyond one weights file.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 MiB = 1024 * 1024
+DEVICES = ("cpu", "ddp:gloo", "cpu,ddp:gloo")
 
 
 def descendants(pid: int) -> list[int]:
@@ -35,14 +42,22 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def peak_rss(pid: int) -> int:
+def memory(pid: int) -> dict[str, int]:
+    """Peak RSS, and the current USS and PSS, in bytes (zeros for a process that is gone)."""
+    found = dict(rss=0, uss=0, pss=0)
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
+                found["rss"] = int(line.split()[1]) * 1024
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            key, _, rest = line.partition(":")
+            if key in ("Private_Clean", "Private_Dirty"):
+                found["uss"] += int(rest.split()[0]) * 1024
+            elif key == "Pss":
+                found["pss"] = int(rest.split()[0]) * 1024
     except OSError:
         pass
-    return 0
+    return found
 
 
 def folder_bytes() -> int:
@@ -56,22 +71,41 @@ def folder_bytes() -> int:
     return total
 
 
-def measure(root: Path, spec: str, devices: str, case: str) -> dict:
+def peak(found: dict[str, int], now: dict[str, int]) -> dict[str, int]:
+    return {key: max(found.get(key, 0), value) for key, value in now.items()}
+
+
+def measure(root: Path, spec: str, devices: str, case: str | None) -> dict:
     environment = os.environ | {"PYTHONPATH": str(root)}
-    command = [sys.executable, "-m", "archcheck.cli", "--no-color", "verify", spec, "--devices", devices, "--case", case, "--select", "parity,shape,ddp-process,ddp-step,ddp-grad"]
+    command = [sys.executable, "-m", "archcheck.cli", "--no-color", "verify", spec, "--devices", devices, "--select", "parity,shape,ddp-process,ddp-step,ddp-grad"]
+    command += ["--case", case] if case else []
     started = time.perf_counter()
     process = subprocess.Popen(command, env=environment, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    parent, ranks, disk = 0, {}, 0
+    parent: dict[str, int] = {}
+    ranks: dict[int, dict[str, int]] = {}
+    disk = 0
     while process.poll() is None:
-        parent = max(parent, peak_rss(process.pid))
+        parent = peak(parent, memory(process.pid))
         for child in descendants(process.pid):
-            ranks[child] = max(ranks.get(child, 0), peak_rss(child))
+            ranks[child] = peak(ranks.get(child, {}), memory(child))
         disk = max(disk, folder_bytes())
         time.sleep(0.1)
     seconds = time.perf_counter() - started
     output = process.stdout.read() if process.stdout else ""
     status = output.strip().splitlines()[-1] if output.strip() else ""
-    return dict(seconds=seconds, parent=parent, ranks=sorted(ranks.values(), reverse=True)[:2], disk=disk, code=process.returncode, status=status)
+    top = sorted(ranks.values(), key=lambda r: r["rss"], reverse=True)[:2]
+    return dict(seconds=seconds, parent=parent.get("rss", 0), ranks=top, disk=disk, code=process.returncode, status=status)
+
+
+def bare_rank() -> dict[str, int]:
+    """A rank's interpreter before any model: ``import torch`` and the rank module, as a rank starts."""
+    code = "import torch, torch.distributed, archcheck.runners._rank, time; time.sleep(0.5)"
+    process = subprocess.Popen([sys.executable, "-c", code], env=os.environ | {"PYTHONPATH": str(ROOT)})
+    found: dict[str, int] = {}
+    while process.poll() is None:
+        found = peak(found, memory(process.pid))
+        time.sleep(0.05)
+    return found
 
 
 def model_bytes(spec: str) -> int:
@@ -82,24 +116,35 @@ def model_bytes(spec: str) -> int:
     return sum(t.numel() * t.element_size() for t in [*model.parameters(), *model.buffers()])
 
 
+def report(label: str, runs: dict[str, dict], size: int, bare: dict[str, int]) -> None:
+    print(f"\n{label}")
+    for devices, found in runs.items():
+        ranks = ", ".join(f"{r['rss'] / MiB:.0f}/{r['pss'] / MiB:.0f}/{r['uss'] / MiB:.0f}" for r in found["ranks"]) or "-"
+        print(f"  {devices:<13} {found['seconds']:6.1f} s  parent {found['parent'] / MiB:5.0f} MiB  ranks RSS/PSS/USS {ranks:>17} MiB  /tmp {found['disk'] / MiB:6.1f} MiB  exit {found['code']}: {found['status']}")
+    cpu, ddp, both = runs["cpu"], runs["ddp:gloo"], runs["cpu,ddp:gloo"]
+    ratio = ddp["seconds"] / cpu["seconds"]
+    print(f"  ddp time / cpu time:                     {ratio:.2f} (goal <= 2: {'met' if ratio <= 2 else 'MISSED'})")
+    print(f"  (cpu,ddp - cpu) time / cpu time:         {(both['seconds'] - cpu['seconds']) / cpu['seconds']:.2f}")
+    for name, key in (("RSS", "rss"), ("PSS", "pss"), ("USS", "uss")):
+        own = max((r[key] - bare[key] for r in both["ranks"]), default=0) / size
+        print(f"  rank {name} beyond a bare rank / model:   {own:.2f}" + (f" (goal <= 2: {'met' if own <= 2 else 'MISSED'})" if key == "uss" else ""))
+    print(f"  /tmp at the peak / model size:           {both['disk'] / size:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spec", default="specs/yolov4.yaml")
-    parser.add_argument("--case", default="B=2,H=128,W=128")
+    parser.add_argument("--small", default="B=2,H=128,W=128", help="the one small case")
+    parser.add_argument("--only-small", action="store_true", help="skip the spec's own cases (minutes)")
     parser.add_argument("--root", type=Path, default=ROOT)
     args = parser.parse_args()
     size = model_bytes(args.spec)
-    print(f"{args.spec} at {args.case}; model {size / MiB:.0f} MiB; tree {args.root}")
-    runs = {devices: measure(args.root.resolve(), args.spec, devices, args.case) for devices in ("cpu", "ddp:gloo", "cpu,ddp:gloo")}
-    for devices, found in runs.items():
-        ranks = ", ".join(f"{r / MiB:.0f}" for r in found["ranks"]) or "-"
-        print(f"{devices:<14} {found['seconds']:6.1f} s  parent {found['parent'] / MiB:6.0f} MiB  ranks {ranks:>11} MiB  /tmp {found['disk'] / MiB:6.1f} MiB  exit {found['code']}: {found['status']}")
-    cpu, ddp, both = runs["cpu"], runs["ddp:gloo"], runs["cpu,ddp:gloo"]
-    print(f"ddp time / cpu time:                {ddp['seconds'] / cpu['seconds']:.2f}")
-    print(f"(cpu,ddp - cpu) time / cpu time:    {(both['seconds'] - cpu['seconds']) / cpu['seconds']:.2f}")
-    print(f"peak rank RSS / model size:         {max(both['ranks'] or [0]) / size:.2f} (cpu,ddp), {max(ddp['ranks'] or [0]) / size:.2f} (ddp)")
-    print(f"parent RSS cpu,ddp / cpu:           {both['parent'] / cpu['parent']:.2f}")
-    print(f"/tmp at the peak / model size:      {both['disk'] / size:.2f}")
+    bare = bare_rank()
+    print(f"{args.spec}; model {size / MiB:.0f} MiB; a bare rank: RSS {bare['rss'] / MiB:.0f}, PSS {bare['pss'] / MiB:.0f}, USS {bare['uss'] / MiB:.0f} MiB; tree {args.root}")
+    root = args.root.resolve()
+    if not args.only_small:
+        report("the spec's own cases", {d: measure(root, args.spec, d, None) for d in DEVICES}, size, bare)
+    report(f"one small case, {args.small}", {d: measure(root, args.spec, d, args.small) for d in DEVICES}, size, bare)
 
 
 if __name__ == "__main__":

@@ -2,10 +2,11 @@
 
 archcheck launches the processes itself (fresh interpreters that die with this one,
 rendezvousing on a free port bound to 127.0.0.1; gloo on CPU, nccl with one GPU per
-process). They load the weights of this process's cpu model and the cpu's outputs from
-files written once, compare their outputs with those themselves and send back only the differences. Under ``torchrun`` (RANK,
-WORLD_SIZE and LOCAL_RANK set) the same rank code runs in this process and the ranks
-share their reports, so a check can span several machines.
+process). They map the weights of this process's cpu model and the cpu's outputs from one
+file written once, run their own rows of each batch, compare their outputs with the same
+rows of the cpu's themselves and send back only the differences. Under ``torchrun`` (RANK,
+WORLD_SIZE and LOCAL_RANK set) the same rank code runs in this process and the ranks share
+their reports, so a check can span several machines.
 
 Each rank reports facts (a RankReport); ``checks/ddp.py`` judges them. A rank that
 raises or dies ends the run with its error; a run that makes no progress for
@@ -30,7 +31,7 @@ import torch.distributed as dist
 from archcheck.memory import refusal
 from archcheck.model import Builds
 from archcheck.processes import child_command, import_path, kill_all, stop_children_on_signals
-from archcheck.runners._rank import REFERENCE, WEIGHTS, error_text, run_rank
+from archcheck.runners._rank import TENSORS, error_text, run_rank
 from archcheck.runners.base import DeviceOptions, cuda_unavailable
 from archcheck.runners.records import DeviceRun, RankReport, Tensors
 from archcheck.spec import Case, Spec
@@ -96,7 +97,7 @@ class DistributedRunner:
             if in_torchrun():
                 reports = gather_torchrun(spec, cases, self.backend, self.options, by_index)
             else:
-                weights = builds.cpu.state_dict() if by_index is not None else None
+                weights = dict(builds.cpu.named_parameters()) | dict(builds.cpu.named_buffers())
                 reports = launch(spec, cases, self.world_size, self.backend, self.options, weights, by_index, tick)
         except DistributedFailure as exc:
             return DeviceRun(self.name, failure=str(exc), failure_rule="ddp-process")
@@ -127,10 +128,13 @@ def launch(
     """Start ``world_size`` ranks on this machine and collect their reports; raise DistributedFailure.
 
     Ranks are fresh interpreters (``processes.child_command``), not multiprocessing children:
-    those re-run the caller's main script. They get this process's sys.path (and not the
-    working directory's files), so the spec's factory imports there as it does here, and
-    they die with this process whatever ends it. SIGTERM or SIGHUP here stops them and
-    removes the job folder; after a SIGKILL the next launch removes it.
+    those re-run the caller's main script, and forked ones could not use more than one thread
+    (GNU OpenMP's thread pool does not survive fork: a forked process that starts a parallel
+    region hangs), while parity with this process needs its thread count. They get this
+    process's sys.path (and not the working directory's files), so the spec's factory
+    imports there as it does here, and they die with this process whatever ends it. SIGTERM
+    or SIGHUP here stops them and removes the job folder; after a SIGKILL the next launch
+    removes it. ``weights`` (every parameter and buffer) and ``reference`` go in one file.
     """
     remove_stale_folders()
     folder = Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-"))
@@ -139,15 +143,15 @@ def launch(
         with stop_children_on_signals(lambda: kill_all([p.pid for p in processes])):
             threads = torch.get_num_threads()  # as here: CPU kernels pick their algorithm by thread count, and parity compares with this process
             (folder / "job.pkl").write_bytes(pickle.dumps((spec, cases, world_size, backend, options, free_port(), threads)))
-            for name, tensors in ((WEIGHTS, weights), (REFERENCE, reference)):
-                if tensors is not None:
-                    torch.save(tensors, folder / name)
+            if weights is not None or reference is not None:
+                torch.save({"weights": weights, "reference": reference}, folder / TENSORS)
             environment = os.environ | {"PYTHONPATH": import_path(), "TORCH_CPP_LOG_LEVEL": os.environ.get("TORCH_CPP_LOG_LEVEL", "ERROR")}
             for rank in range(world_size):
                 with open(folder / f"rank{rank}.log", "wb") as log:
                     command = child_command("archcheck.runners._rank", str(folder), str(rank))
                     processes.append(subprocess.Popen(command, env=environment, stdout=log, stderr=subprocess.STDOUT))
-            failed = _wait(processes, folder, options.timeout, progress)
+            shared = len(cases) >= world_size  # each case on one rank (runners._rank.my_cases), else every case on every rank
+            failed = _wait(processes, folder, options.timeout, progress, sum if shared else min)
             if failed is None:
                 raise DistributedFailure(f"the {world_size} ddp processes made no progress for {options.timeout:g} s; they were stopped")
             if failed >= 0:
@@ -177,10 +181,11 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _wait(processes: list[subprocess.Popen], folder: Path, timeout: float, progress: Callable[[], None]) -> int | None:
+def _wait(processes: list[subprocess.Popen], folder: Path, timeout: float, progress: Callable[[], None], cases_done: Callable[[list[int]], int] = min) -> int | None:
     """-1 when every process ended well; the rank of the first that failed; None after ``timeout`` s without progress.
 
     Progress: a rank finished a case (its ``rank{N}.progress`` grew) or a rank ended.
+    ``cases_done``: the cases done, from the cases each rank has done.
     """
     pending = set(range(len(processes)))
     beats, reported, last = 0, 0, time.monotonic()
@@ -195,9 +200,9 @@ def _wait(processes: list[subprocess.Popen], folder: Path, timeout: float, progr
         sizes = [_size(folder / f"rank{rank}.progress") for rank in range(len(processes))]
         if sum(sizes) != beats:
             beats, last = sum(sizes), time.monotonic()
-        for _ in range(min(sizes) - reported):  # a case counts once every rank has done it
+        for _ in range(cases_done(sizes) - reported):
             progress()
-        reported = max(reported, min(sizes))
+        reported = max(reported, cases_done(sizes))
         if time.monotonic() - last > timeout:
             return None
         time.sleep(0.1)

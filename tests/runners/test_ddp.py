@@ -77,7 +77,31 @@ def test_parameters_never_used_in_forward_are_reported(tmp_path):
     assert [r.message for r in by_rule(report, "parity")] == ["no cpu run to compare ddp:gloo with: add cpu to the devices"]
 
 
+def test_gradients_that_differ_between_ranks_fail_and_are_named(tmp_path):
+    """A parameter DDP does not all-reduce keeps each rank's own gradient: each rank trained on its own row."""
+    report = verify(tiny(tmp_path, ignore="head.weight"), devices=["ddp:gloo"])
+    (grads,) = by_rule(report, "ddp-grad")
+    assert grads.status == "fail"
+    assert grads.message.startswith("gradients differ between ranks after backward for 1 parameters: head.weight; largest difference ")
+    assert grads.message.endswith(" in head.weight")
+
+
+def test_the_cases_are_shared_out_among_the_ranks(tmp_path):
+    """Three cases, two ranks: each case runs whole on one rank (round robin), and parity compares it with the cpu's."""
+    spec = tmp_path / "three.yaml"
+    spec.write_text(tiny(tmp_path).read_text().replace("H: {values: [8]}", "H: {values: [8, 16, 24]}"))
+    report = verify(spec, devices=["cpu", "ddp:gloo"])
+    assert report.ok, [p.headline() for p in report.problems]
+    (run,) = [r for r in report.runs if r.device == "ddp:gloo"]
+    assert [(where, case.as_dict()["H"]) for where, (case, _) in zip(run.where, run.observations)] == [("rank 0", 8), ("rank 0", 24), ("rank 1", 16)]
+    outputs = {(r.device, r.case.as_dict()["H"]) for r in by_rule(report, "parity") if r.subject == "outputs" and r.device.startswith("ddp")}
+    assert outputs == {("ddp:gloo rank 0", 8), ("ddp:gloo rank 0", 24), ("ddp:gloo rank 1", 16)}
+    (step,) = by_rule(report, "ddp-step")
+    assert step.message == "one training step ran on 2 ranks (rows per rank: 1, 1)"
+
+
 def test_a_rank_that_raises_ends_the_run_with_its_error(tmp_path):
+    """Each rank builds the model itself, as a torchrun script does."""
     started = time.monotonic()
     report = verify(tiny(tmp_path, fail="raise"), devices=["cpu", "ddp:gloo"], options=DeviceOptions(timeout=60))
     assert time.monotonic() - started < 45
@@ -94,9 +118,12 @@ def test_a_rank_that_dies_ends_the_run_with_its_exit_code(tmp_path):
     assert [p.message for p in report.problems] == ["ddp rank 1 failed: the process exited with code 3 without a Python error"]
 
 
-def test_a_run_past_its_timeout_is_stopped(tmp_path):
-    report = verify(tiny(tmp_path), devices=["ddp:gloo"], options=DeviceOptions(timeout=0.2))
-    assert [p.message for p in report.problems] == ["the 2 ddp processes made no progress for 0.2 s; they were stopped"]
+def test_a_rank_that_dies_in_forward_ends_the_run_with_its_exit_code(tmp_path):
+    started = time.monotonic()
+    report = verify(tiny(tmp_path, fail="exit-in-forward"), devices=["cpu", "ddp:gloo"], options=DeviceOptions(timeout=60))
+    assert time.monotonic() - started < 45
+    assert [p.message for p in report.problems] == ["ddp rank 1 failed: the process exited with code 3 without a Python error"]
+    assert report.problems[0].rule == "ddp-process"
 
 
 def test_describe_failure_blames_the_rank_that_died_silently(tmp_path):
