@@ -63,10 +63,10 @@ def test_the_answer_is_torchs(op, x):
 @pytest.mark.parametrize(
     "options",
     [
-        dict(dtype=torch.uint8, layout=torch.strided, device="meta"),  # batch norm's reserve
-        dict(device="meta", memory_format=torch.channels_last),
-        dict(device="cpu", dtype=torch.float16),
-        dict(device="meta", pin_memory=False),
+        {"dtype": torch.uint8, "layout": torch.strided, "device": "meta"},  # batch norm's reserve
+        {"device": "meta", "memory_format": torch.channels_last},
+        {"device": "cpu", "dtype": torch.float16},
+        {"device": "meta", "pin_memory": False},
     ],
     ids=["reserve", "channels_last", "cpu", "pin_memory"],
 )

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 import torch
 from torch import nn
@@ -116,13 +118,17 @@ def crashes(model: nn.Module, inputs: tuple, paths: tuple[str, ...]) -> tuple[Cr
     return every, fewer
 
 
+def info(*shape: int) -> TensorInfo:
+    return TensorInfo(shape, "float32")
+
+
 CASES = {
-    # mode: the crash's module, type, inputs; and the line of the model that raised
-    "head": ("head.1", "Linear", ((1, 16),), "test_trace.py:{}: return self.head(x)  # Linear(5, 2) on a flattened 4*H*W"),
-    "deep": ("body.1.inner.1.1", "Conv2d", ((1, 1, 2, 2),), "test_trace.py:{}: return self.body[1].inner[1](x[:, :1])"),
-    "block": ("body.1", "Block", ((1, 4, 2, 2),), "test_trace.py:{}: return torch.cat([x, self.inner(x)], dim=1)"),
-    "kwargs": ("mix", "Mix", ((1, 4, 2, 2), (1, 4, 1, 2)), "test_trace.py:{}: return torch.cat([x, skip], dim=1)"),
-    "model": ("", "Nested", ((1, 3, 2, 2),), "test_trace.py:{}: return torch.cat([x, x[:, :, :1, :2]], dim=1)"),
+    # mode: the crash's module, type and inputs; and the line of the model that raised
+    "head": ("head.1", "Linear", (info(1, 16),), "return self.head(x)  # Linear(5, 2) on a flattened 4*H*W"),
+    "deep": ("body.1.inner.1.1", "Conv2d", (info(1, 1, 2, 2),), "return self.body[1].inner[1](x[:, :1])"),
+    "block": ("body.1", "Block", (info(1, 4, 2, 2),), "return torch.cat([x, self.inner(x)], dim=1)"),
+    "kwargs": ("mix", "Mix", (info(1, 4, 2, 2), info(1, 4, 1, 2)), "return torch.cat([x, skip], dim=1)"),
+    "model": ("", "Nested", (info(1, 3, 2, 2), OtherValue("str")), "return torch.cat([x, x[:, :, :1, :2]], dim=1)"),
 }
 
 
@@ -131,25 +137,22 @@ CASES = {
 @pytest.mark.parametrize("device", ["cpu", "meta"])
 def test_a_crash_is_located_alike_without_hooks_on_every_module(mode, paths, device):
     model = Nested().to(device)
-    x = torch.randn(1, 3, 2, 2).to(device)
-    every, fewer = crashes(model, (x, mode), paths)
-    module, module_type, shapes, source = CASES[mode]
-    assert (every.module, every.module_type) == (module, module_type)
-    assert every.inputs[: len(shapes)] == tuple(TensorInfo(s, "float32") for s in shapes)
-    line = next(n for n, text in enumerate(open(__file__), 1) if source.split(": ", 1)[1] in text)
-    assert every.source == source.format(line)
+    every, fewer = crashes(model, (torch.randn(1, 3, 2, 2).to(device), mode), paths)
+    module, module_type, inputs, code = CASES[mode]
+    line = next(n for n, text in enumerate(Path(__file__).read_text().splitlines(), 1) if text.strip() == code)
+    assert (every.module, every.module_type, every.inputs, every.source) == (module, module_type, inputs, f"test_trace.py:{line}: {code}")
     assert fewer == every
 
 
 def test_the_crash_of_a_module_called_with_keywords_lists_their_values_after_the_positionals():
     every, fewer = crashes(Nested(), (torch.randn(1, 3, 2, 2), "kwargs"), ("stem",))
-    assert fewer.inputs == every.inputs == (TensorInfo((1, 4, 2, 2), "float32"), TensorInfo((1, 4, 1, 2), "float32"))
+    assert fewer.inputs == every.inputs == (info(1, 4, 2, 2), info(1, 4, 1, 2))
 
 
 def test_a_crash_in_the_models_own_forward_names_the_model_with_its_inputs():
     every, fewer = crashes(TwoScale(), (torch.randn(1, 3, 18, 16),), ())
     assert fewer == every
-    assert (fewer.module, fewer.module_type, fewer.inputs) == ("", "TwoScale", (TensorInfo((1, 3, 18, 16), "float32"),))
+    assert (fewer.module, fewer.module_type, fewer.inputs) == ("", "TwoScale", (info(1, 3, 18, 16),))
 
 
 def test_a_crash_remembered_by_the_memo_is_located_again():
@@ -157,7 +160,7 @@ def test_a_crash_remembered_by_the_memo_is_located_again():
     model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Sequential(nn.ReLU(), nn.Linear(5, 2))).to("meta")
     x = torch.empty(1, 3, 8, 8, device="meta")
     every = observe(model, (x,)).crash
-    assert (every.module, every.module_type, every.inputs) == ("1.1", "Linear", (TensorInfo((1, 4, 6, 6), "float32"),))
+    assert (every.module, every.module_type, every.inputs) == ("1.1", "Linear", (info(1, 4, 6, 6),))
     memo = MetaMemo()
     with observer(model, ("0",)) as run:
         for _ in range(3):
