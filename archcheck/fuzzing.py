@@ -37,7 +37,7 @@ def case_checker(spec: Spec, device: str | None = None, fallbacks: list[Fallback
     runner = CaseRunner(Builds(spec), device)
     first = device or "meta"
     check_module_paths(spec, runner.model(first))
-    with runner.observing() as run:
+    with runner.observing(spec.module_paths) as run:  # the observation rules read no other module's calls
 
         def check(case: Case) -> tuple[Observation | None, list[CheckResult]]:
             try:

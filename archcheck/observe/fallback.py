@@ -143,17 +143,19 @@ class CaseRunner:
         return "cpu"
 
     @contextmanager
-    def observing(self) -> Iterator[Callable[[Inputs | None, Case], Observation]]:
+    def observing(self, paths: Iterable[str] | None = None) -> Iterator[Callable[[Inputs | None, Case], Observation]]:
         """``run(meta_inputs, case)`` observes on meta (hooks added once, shapes memoised), and the
-        cases meta cannot tell on the CPU; ``meta_inputs`` None: make them here."""
+        cases meta cannot tell on the CPU; ``meta_inputs`` None: make them here.
+        ``paths``: record only those modules' calls (``observer``); default every module."""
+        paths = None if paths is None else tuple(paths)
         with ExitStack() as stack:
             first = self.forced or "meta"
-            runs: dict[str, Callable[..., Observation]] = {first: stack.enter_context(observer(self.model(first)))}
+            runs: dict[str, Callable[..., Observation]] = {first: stack.enter_context(observer(self.model(first), paths))}
             fast = FastMeta(MetaMemo()) if first == "meta" else None  # the memo remembers what FastMeta leaves to torch
 
             def on(device: str) -> Callable[..., Observation]:
                 if device not in runs:
-                    runs[device] = stack.enter_context(observer(self.model(device)))
+                    runs[device] = stack.enter_context(observer(self.model(device), paths))
                 return runs[device]
 
             def run(inputs: Inputs | None, case: Case) -> Observation:

@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from archcheck.observe.fastmeta import FastMeta
+from archcheck.observe.memo import MetaMemo
 
 aten = torch.ops.aten
 
@@ -35,6 +36,7 @@ OPS = {
     "mul": lambda x: x * x,
     "batch_norm eval": lambda x: aten.native_batch_norm(x, *[meta(x.shape[1])] * 4, False, 0.1, 1e-5),
     "batch_norm train": lambda x: aten.native_batch_norm(x, meta(x.shape[1]), None, None, None, True, 0.1, 1e-5),
+    "F.batch_norm": lambda x: F.batch_norm(x, *[meta(x.shape[1])] * 4, False, 0.1, 1e-5),  # its reserve is an empty op
     "layer_norm": lambda x: aten.native_layer_norm(x, list(x.shape[-2:]), meta(*x.shape[-2:]), None, 1e-5),
     "cat": lambda x: torch.cat([x, x, x], dim=1),
     "sigmoid": lambda x: torch.sigmoid(x),
@@ -56,6 +58,24 @@ def test_the_answer_is_torchs(op, x):
     expected = OPS[op](INPUTS[x])
     with FastMeta():
         assert layout(OPS[op](INPUTS[x])) == layout(expected)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"dtype": torch.uint8, "layout": torch.strided, "device": "meta"},  # batch norm's reserve
+        {"device": "meta", "memory_format": torch.channels_last},
+        {"device": "cpu", "dtype": torch.float16},
+        {"device": "meta", "pin_memory": False},
+    ],
+    ids=["reserve", "channels_last", "cpu", "pin_memory"],
+)
+@pytest.mark.parametrize("memo", [None, MetaMemo()], ids=["alone", "with a memo"])
+def test_an_empty_op_is_torchs(options, memo):
+    expected = aten.empty.memory_format([2, 3, 4, 5], **options)
+    with FastMeta(memo):
+        made = aten.empty.memory_format([2, 3, 4, 5], **options)
+    assert (layout(made), made.device) == (layout(expected), expected.device)
 
 
 POOLS = [  # kernel, stride, padding, dilation, ceil_mode
