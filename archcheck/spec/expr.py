@@ -135,17 +135,20 @@ def _validate(node: ast.AST, names: set[str]) -> None:
         raise ExprError(f"{shown!r} is not allowed in an expression; use {ALLOWED}", offset)
 
 
-def _check_size(value: Fraction, what: str, offset: int = 0) -> Fraction:
-    """``value``, or ExprError when its numerator or denominator reaches 2**MAX_EXPR_BITS."""
+def _check_size(value: Fraction, what: str | ast.expr, offset: int = 0) -> Fraction:
+    """``value``, or ExprError when its numerator or denominator reaches 2**MAX_EXPR_BITS.
+
+    ``what``: the text or the node it came from (written out only for the error: a sweep evaluates millions)."""
     bits = max(abs(value.numerator).bit_length(), value.denominator.bit_length())
     if bits > MAX_EXPR_BITS:
+        what = what if isinstance(what, str) else ast.unparse(what)
         raise ExprError(f"{what} is too large (about 2**{bits - 1}): values in expressions must stay below 2**{MAX_EXPR_BITS}", offset)
     return value
 
 
 def _evaluate(node: ast.expr, env: Mapping[str, Fraction | int]) -> Fraction:
     """The exact value of ``node``; every step is size-checked before the next one uses it."""
-    return _check_size(_step(node, env), ast.unparse(node), getattr(node, "col_offset", 0))
+    return _check_size(_step(node, env), node, getattr(node, "col_offset", 0))
 
 
 def _step(node: ast.expr, env: Mapping[str, Fraction | int]) -> Fraction:
