@@ -1,4 +1,4 @@
-"""Keep CPU copies of chosen modules' outputs during a forward pass, for the parity check."""
+"""Keep CPU copies of chosen modules' outputs during a forward pass, or their fingerprints, for the parity check."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 from torch import nn
 
+from archcheck.observe.difference import Fingerprint, fingerprint
 from archcheck.observe.hooks import watch
 from archcheck.observe.tree import to_cpu
 
@@ -31,6 +32,18 @@ def keep_outputs(model: nn.Module, paths: Sequence[str], key: Callable[[], Any] 
 
     with watch(model, after=after, paths=paths):
         yield kept
+
+
+@contextmanager
+def fingerprints_of(model: nn.Module, paths: Sequence[str]) -> Iterator[dict[str, list[Fingerprint]]]:
+    """The fingerprint of each call's output of the modules at ``paths``, taken as it is made: nothing is kept."""
+    found: dict[str, list[Fingerprint]] = defaultdict(list)
+
+    def after(path: str, module: nn.Module, args: Any, output: Any) -> None:
+        found[path].append(fingerprint(output))
+
+    with watch(model, after=after, paths=paths):
+        yield found
 
 
 def freeze_tensors(output: Any, modules: dict[str, list[Any]] | None) -> dict[str, tuple[Any, ...]]:

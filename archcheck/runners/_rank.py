@@ -35,22 +35,23 @@ from torch.nn.parallel import DistributedDataParallel
 from archcheck.errors import ArchcheckError, first_line
 from archcheck.inputs import call, make_inputs
 from archcheck.model import build, build_meta
-from archcheck.observe.difference import compare
+from archcheck.observe.difference import Difference, Fingerprint, compare, fingerprint
 from archcheck.observe.hooks import preserved
-from archcheck.observe.keep import freeze_tensors, keep_outputs
+from archcheck.observe.keep import OUTPUT, fingerprints_of, freeze_tensors, keep_outputs
 from archcheck.observe.trace import Observation, observe
 from archcheck.observe.tree import tensors_in
 from archcheck.runners.base import DeviceOptions, numerics, strip_module_prefix
 from archcheck.runners.records import Differences, RankReport, StepReport
 from archcheck.spec import Case, Spec
 
-TENSORS = "tensors.pt"  # {"weights": every parameter and buffer by name, "reference": the cpu's outputs by case index}
+TENSORS = "tensors.pt"  # {"weights": every parameter and buffer by name, "reference": the cpu's outputs by case index (nccl)}
+Fingerprints = Mapping[int, Mapping[str, tuple[Fingerprint, ...]]]  # case index -> path -> each call's output's fingerprint
 
 
 def main(folder: str, rank: int) -> int:
     """A rank started by ``launch``: run it, leave a report or an error in ``folder``."""
     here = Path(folder)
-    spec, cases, world_size, backend, options, port, threads = pickle.loads((here / "job.pkl").read_bytes())
+    spec, cases, world_size, backend, options, port, threads, fingerprints = pickle.loads((here / "job.pkl").read_bytes())
     torch.set_num_threads(threads)
     loopback = _loopback_interface()
     for variable in ("GLOO_SOCKET_IFNAME", "NCCL_SOCKET_IFNAME"):
@@ -63,15 +64,20 @@ def main(folder: str, rank: int) -> int:
     try:
         report = run_rank(
             spec, cases, rank, world_size, rank, backend, options, store=_loopback_store(rank, world_size, port, options.timeout),
-            weights=tensors.get("weights"), reference=tensors.get("reference"),
+            weights=tensors.get("weights"), reference=tensors.get("reference"), fingerprints=fingerprints,
             joined=(lambda: (here / TENSORS).unlink(missing_ok=True)) if rank == 0 else None,
-            tick=lambda: _append(progress),
+            tick=lambda: _append(progress), save=lambda index, kept: torch.save(kept, here / unmatched_file(rank, index)),
         )
     except Exception as exc:
         (here / f"rank{rank}.error").write_text(error_text(exc), encoding="utf-8")
         return 1
     (here / f"rank{rank}.pkl").write_bytes(pickle.dumps(report))
     return 0
+
+
+def unmatched_file(rank: int, index: int) -> str:
+    """Where a rank leaves its outputs of case ``index`` whose bits differ from the cpu's."""
+    return f"rank{rank}-case{index}.pt"
 
 
 def _loopback_store(rank: int, world_size: int, port: int, timeout: float) -> dist.TCPStore:
@@ -129,15 +135,19 @@ def run_rank(
     store: dist.Store | None = None,
     weights: Mapping[str, torch.Tensor] | None = None,
     reference: Mapping[int, Mapping[str, Any]] | None = None,
+    fingerprints: Fingerprints | None = None,
     joined: Callable[[], None] | None = None,
     tick: Callable[[], None] = lambda: None,
+    save: Callable[[int, Mapping[str, Any]], None] | None = None,
 ) -> RankReport:
     """Everything one rank does: build, wrap in DDP, observe its share of the cases, one training step.
 
     ``store``: the rendezvous (else ``init_method``). ``weights``: every parameter and buffer of
     the launcher's cpu model, by name (else the seeded build's own). ``reference``:
-    the cpu's kept outputs by case index, to compare with here (None: no parity). ``joined``
-    runs once every rank has joined the process group; ``tick`` after each case.
+    the cpu's kept outputs by case index, to compare with here; or ``fingerprints`` of them
+    (gloo: the same kernels give the same bits), compared here, and the outputs whose bits
+    differ given to ``save(index, outputs)`` for the launcher to compare (None: no parity).
+    ``joined`` runs once every rank has joined the process group; ``tick`` after each case.
     """
     device = torch.device(f"cuda:{local_rank}" if backend == "nccl" else "cpu")
     if device.type == "cuda":
@@ -162,20 +172,34 @@ def run_rank(
             # from the cpu's kernels at the cpu's batch size and parity compares like with like. Without
             # buffer syncing an eval forward has no collective, so the ranks may run different cases.
             wrapped.broadcast_buffers = False
-            observations, differences = [], []
+            observations, differences, unmatched = [], [], []
             for index in my_cases(len(cases), rank, world_size):
                 case = cases[index]
-                expected = reference.get(index) if reference is not None else None
-                with keep_outputs(model, spec.module_paths) if expected is not None else nullcontext() as kept:
-                    seen = observe(wrapped, make_inputs(spec, case, device), keep_tensors=expected is not None)
-                if expected is not None and seen.crash is None:
-                    differences.append((case, _compare(expected, freeze_tensors(seen.tensors, kept.get(None)), spec)))
+                inputs = make_inputs(spec, case, device)
+                prints = fingerprints.get(index) if fingerprints is not None else None
+                if prints is not None:
+                    with fingerprints_of(model, spec.module_paths) as found:
+                        seen = observe(wrapped, inputs, keep_tensors=True)
+                    if seen.crash is None:
+                        found_now = {OUTPUT: [fingerprint(seen.tensors)]} | found
+                        matched, differ = _match(prints, found_now)
+                        if differ and save is not None:
+                            save(index, _outputs_again(wrapped, model, inputs, differ))
+                        differences.append((case, matched))
+                        unmatched.append((index, differ))
+                else:
+                    expected = reference.get(index) if reference is not None else None
+                    with keep_outputs(model, spec.module_paths) if expected is not None else nullcontext() as kept:
+                        seen = observe(wrapped, inputs, keep_tensors=expected is not None)
+                    if expected is not None and seen.crash is None:
+                        differences.append((case, _compare(expected, freeze_tensors(seen.tensors, kept.get(None)), spec)))
+                    del kept
                 observations.append((case, replace(seen, calls=strip_module_prefix(seen.calls), tensors=None)))
-                del seen, kept
+                del seen
                 tick()
             wrapped.broadcast_buffers = True  # the training step as DDP runs it by default
             step = training_step(wrapped, model, spec, cases[0], rank, world_size, device, observations[0][1])
-        return RankReport(rank, world_size, str(device), tuple(observations), tuple(differences), step)
+        return RankReport(rank, world_size, str(device), tuple(observations), tuple(differences), step, tuple((i, p) for i, p in unmatched if p))
     finally:
         if not keep_group and dist.is_initialized():
             dist.destroy_process_group()
@@ -219,6 +243,27 @@ def _give(model: nn.Module, weights: Mapping[str, torch.Tensor]) -> bool:
 def _compare(expected: Mapping[str, Any], kept: Mapping[str, Any], spec: Spec) -> Differences:
     """Each reference path's Difference from this rank's output; None where this rank gave none."""
     return {path: compare(value, kept[path], spec.rtol, spec.atol) if path in kept else None for path, value in expected.items()}
+
+
+def _match(expected: Mapping[str, tuple[Fingerprint, ...]], found: Mapping[str, list[Fingerprint]]) -> tuple[dict[str, Difference | None], tuple[str, ...]]:
+    """Differences for the paths whose every call has the cpu's bits (none: zero), None where nothing ran; and the paths that differ."""
+    matched: dict[str, Difference | None] = {}
+    differ = []
+    for path, prints in expected.items():
+        if path not in found:
+            matched[path] = None
+        elif tuple(found[path]) == prints:
+            matched[path] = Difference(total=sum(p.numel for p in prints))
+        else:
+            differ.append(path)
+    return matched, tuple(differ)
+
+
+def _outputs_again(wrapped: nn.Module, model: nn.Module, inputs: Any, paths: tuple[str, ...]) -> dict[str, Any]:
+    """The outputs at ``paths`` (the same forward again, keeping them this time), for the launcher to compare."""
+    with keep_outputs(model, [p for p in paths if p != OUTPUT]) as kept:
+        seen = observe(wrapped, inputs, keep_tensors=OUTPUT in paths)
+    return {path: value for path, value in freeze_tensors(seen.tensors, kept.get(None)).items() if path in paths}
 
 
 def my_cases(count: int, rank: int, world_size: int) -> list[int]:

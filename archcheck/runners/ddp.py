@@ -22,6 +22,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -31,7 +32,8 @@ import torch.distributed as dist
 from archcheck.memory import refusal
 from archcheck.model import Builds
 from archcheck.processes import child_command, import_path, kill_all, stop_children_on_signals
-from archcheck.runners._rank import TENSORS, error_text, run_rank
+from archcheck.observe.difference import Fingerprint, compare, fingerprint
+from archcheck.runners._rank import TENSORS, error_text, run_rank, unmatched_file
 from archcheck.runners.base import DeviceOptions, cuda_unavailable
 from archcheck.runners.records import DeviceRun, RankReport, Tensors
 from archcheck.spec import Case, Spec
@@ -134,7 +136,13 @@ def launch(
     process's sys.path (and not the working directory's files), so the spec's factory
     imports there as it does here, and they die with this process whatever ends it. SIGTERM
     or SIGHUP here stops them and removes the job folder; after a SIGKILL the next launch
-    removes it. ``weights`` (every parameter and buffer) and ``reference`` go in one file.
+    removes it.
+
+    ``weights`` (every parameter and buffer) go in one file the ranks map. With gloo the ranks
+    run the cpu's kernels and get only the fingerprints of ``reference`` (a few numbers per
+    output); outputs whose bits differ come back in files, compared here. With nccl (other
+    kernels: the bits always differ) ``reference`` goes in the weights' file and the ranks
+    compare with it themselves.
     """
     remove_stale_folders()
     folder = Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-"))
@@ -142,9 +150,11 @@ def launch(
     try:
         with stop_children_on_signals(lambda: kill_all([p.pid for p in processes])):
             threads = torch.get_num_threads()  # as here: CPU kernels pick their algorithm by thread count, and parity compares with this process
-            (folder / "job.pkl").write_bytes(pickle.dumps((spec, cases, world_size, backend, options, free_port(), threads)))
-            if weights is not None or reference is not None:
-                torch.save({"weights": weights, "reference": reference}, folder / TENSORS)
+            prints = fingerprints(reference) if reference is not None and backend == "gloo" else None
+            (folder / "job.pkl").write_bytes(pickle.dumps((spec, cases, world_size, backend, options, free_port(), threads, prints)))
+            tensors = {"weights": weights, "reference": reference if prints is None else None}
+            if any(v is not None for v in tensors.values()):
+                torch.save(tensors, folder / TENSORS)
             environment = os.environ | {"PYTHONPATH": import_path(), "TORCH_CPP_LOG_LEVEL": os.environ.get("TORCH_CPP_LOG_LEVEL", "ERROR")}
             for rank in range(world_size):
                 with open(folder / f"rank{rank}.log", "wb") as log:
@@ -157,10 +167,27 @@ def launch(
             if failed >= 0:
                 _stop(processes)
                 raise DistributedFailure(describe_failure(folder, [p.returncode for p in processes], failed))
-            return [pickle.loads((folder / f"rank{rank}.pkl").read_bytes()) for rank in range(world_size)]
+            reports = [pickle.loads((folder / f"rank{rank}.pkl").read_bytes()) for rank in range(world_size)]
+            return [compare_unmatched(report, folder, cases, reference or {}, spec) for report in reports]
     finally:
         _stop(processes)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def fingerprints(reference: Mapping[int, Tensors]) -> dict[int, dict[str, tuple[Fingerprint, ...]]]:
+    return {index: {path: tuple(fingerprint(call) for call in calls) for path, calls in kept.items()} for index, kept in reference.items()}
+
+
+def compare_unmatched(report: RankReport, folder: Path, cases: list[Case], reference: Mapping[int, Tensors], spec: Spec) -> RankReport:
+    """The rank's report with its outputs whose bits differ from the cpu's compared here, element by element."""
+    if not report.unmatched:
+        return report
+    differences = {case: dict(found) for case, found in report.differences}
+    for index, paths in report.unmatched:
+        saved = torch.load(folder / unmatched_file(report.rank, index), map_location="cpu", mmap=True, weights_only=True)
+        for path in paths:
+            differences[cases[index]][path] = compare(reference[index][path], saved[path], spec.rtol, spec.atol) if path in saved else None
+    return replace(report, differences=tuple(differences.items()), unmatched=())
 
 
 def remove_stale_folders() -> None:

@@ -54,6 +54,7 @@ class RankReport:
     observations: tuple[tuple[Case, Observation], ...]
     differences: tuple[tuple[Case, Differences], ...]  # compared on the rank; empty without a cpu reference
     step: StepReport
+    unmatched: tuple[tuple[int, tuple[str, ...]], ...] = ()  # (case index, paths) whose bits differ from the cpu's: saved for the launcher to compare
 
 
 @dataclass(frozen=True)

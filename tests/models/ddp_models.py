@@ -2,6 +2,7 @@
 
 ``fail`` picks how rank 1 breaks: while the model is built, "raise" raises and "exit" ends the process with
 os._exit(3); "exit-in-forward" ends it in its first forward.
+``offset``: rank N adds N * offset to the output, so rank 1's bits differ from the cpu's.
 ``ignore``: a parameter DDP leaves out of its all-reduce (``_ddp_params_and_buffers_to_ignore``), so its
 gradient stays each rank's own.
 ``nap`` seconds of sleep in every real forward (and meta ones with ``nap_on_meta``) keep a run alive while a test looks at its processes.
@@ -18,9 +19,9 @@ from torch import nn
 
 
 class Tiny(nn.Module):
-    def __init__(self, unused: bool = False, nap: float = 0.0, nap_on_meta: bool = False, exit_in_forward: bool = False) -> None:
+    def __init__(self, unused: bool = False, nap: float = 0.0, nap_on_meta: bool = False, exit_in_forward: bool = False, offset: float = 0.0) -> None:
         super().__init__()
-        self.nap, self.nap_on_meta, self.exit_in_forward = nap, nap_on_meta, exit_in_forward
+        self.nap, self.nap_on_meta, self.exit_in_forward, self.offset = nap, nap_on_meta, exit_in_forward, offset
         self.conv = nn.Conv2d(3, 8, 3, padding=1)
         self.act = nn.ReLU()
         self.head = nn.Conv2d(8, 4, 1)
@@ -32,16 +33,17 @@ class Tiny(nn.Module):
             time.sleep(self.nap)
         if self.exit_in_forward and dist.is_initialized() and dist.get_rank() == 1:
             os._exit(3)
-        return self.head(self.act(self.conv(x)))
+        y = self.head(self.act(self.conv(x)))
+        return y + self.offset * dist.get_rank() if self.offset and dist.is_initialized() else y
 
 
-def tiny(unused: bool = False, fail: str = "", nap: float = 0.0, nap_on_meta: bool = False, ignore: str = "") -> nn.Module:
+def tiny(unused: bool = False, fail: str = "", nap: float = 0.0, nap_on_meta: bool = False, ignore: str = "", offset: float = 0.0) -> nn.Module:
     rank = dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
     if rank == 1 and fail == "raise":
         raise RuntimeError("boom on rank 1")
     if rank == 1 and fail == "exit":
         os._exit(3)
-    model = Tiny(unused, nap, nap_on_meta, exit_in_forward=fail == "exit-in-forward")
+    model = Tiny(unused, nap, nap_on_meta, exit_in_forward=fail == "exit-in-forward", offset=offset)
     if ignore:
         model._ddp_params_and_buffers_to_ignore = [ignore]  # what DistributedDataParallel._set_params_and_buffers_to_ignore_for_model sets
     return model

@@ -41,3 +41,17 @@ def test_values_within_tolerance_pass_with_their_worst_difference():
     found = compare(reference, actual, rtol=1e-4, atol=1e-5)
     assert found.ok and found.beyond == 0
     assert math.isclose(found.worst_abs, float(torch.tensor(100.005) - 100.0))
+
+
+def test_fingerprints_are_equal_exactly_when_the_bits_are():
+    from archcheck.observe.difference import fingerprint
+
+    value = (torch.randn(3, 4), [torch.ones(2, dtype=torch.bool)], {"n": 3})
+    same = (value[0].clone(), [value[1][0].clone()], {"n": 3})
+    assert fingerprint(value) == fingerprint(same) and fingerprint(value).numel == 15  # 12 + 2 elements and one value, as compare counts
+    nudged = value[0].clone()
+    nudged.view(torch.int32)[1, 2] ^= 1  # one bit of one float
+    assert fingerprint((nudged, *value[1:])) != fingerprint(value)
+    assert fingerprint(value[0].t().contiguous().t()) == fingerprint(value[0])  # layout is not content
+    assert fingerprint(value[0].reshape(4, 3)) != fingerprint(value[0])  # shape is
+    assert fingerprint((value[0], {"n": 4})) != fingerprint((value[0], {"n": 3}))

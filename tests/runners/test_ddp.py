@@ -86,6 +86,21 @@ def test_gradients_that_differ_between_ranks_fail_and_are_named(tmp_path):
     assert grads.message.endswith(" in head.weight")
 
 
+@pytest.mark.parametrize(("offset", "status"), [("0.001", "fail"), ("0.0000001", "pass")])  # as YAML floats (1e-07 is a string there)
+def test_outputs_whose_bits_differ_from_the_cpu_are_compared_value_by_value(tmp_path, offset, status):
+    """Ranks get only fingerprints of the cpu's outputs; rank 1 (output + 1 * offset) sends its differing output back."""
+    report = verify(tiny(tmp_path, offset=offset), devices=["cpu", "ddp:gloo"])
+    parity = {(r.device, r.subject): r for r in by_rule(report, "parity")}
+    assert parity[("ddp:gloo rank 0", "outputs")].status == "pass"
+    assert parity[("ddp:gloo rank 0", "ddp:gloo rank 0")].message.startswith("worst difference from the cpu on ddp:gloo rank 0: max abs diff 0, ")
+    assert parity[("ddp:gloo rank 1", "head")].status == "pass"  # the offset comes after the head
+    outputs = parity[("ddp:gloo rank 1", "outputs")]
+    assert outputs.status == status
+    worst = parity[("ddp:gloo rank 1", "ddp:gloo rank 1")].message
+    found = float(worst.split("max abs diff ")[1].split(",")[0])
+    assert float(offset) / 2 <= found <= 2 * float(offset)  # compared element by element in the launcher (float32 rounding aside), not just "differs"
+
+
 def test_the_cases_are_shared_out_among_the_ranks(tmp_path):
     """Three cases, two ranks: each case runs whole on one rank (round robin), and parity compares it with the cpu's."""
     spec = tmp_path / "three.yaml"
