@@ -11,7 +11,9 @@ the size of /tmp/archcheck-ddp-*. A rank's own cost is its memory beyond a bare 
 interpreter (``import torch`` and archcheck's rank module), measured in the same run.
 
 Goals (issue 13): ddp <= 2x the time of the cpu run of the same cases; <= 2x the model's size
-per rank; no tensors on disk beyond one weights file.
+per rank; no tensors on disk beyond one weights file. A rank's memory is also set against what
+the model itself needs for the rank's training step (one plain forward and backward of the
+first case in one process, on a rank's rows, no DDP): the floor of any DDP check that trains.
 """
 
 from __future__ import annotations
@@ -108,6 +110,29 @@ def bare_rank() -> dict[str, int]:
     return found
 
 
+TRAINING_STEP = """
+import resource, sys, torch
+from archcheck.inputs import call, make_inputs
+from archcheck.model import build
+from archcheck.observe.tree import tensors_in
+from archcheck.spec import load_spec
+spec = load_spec(sys.argv[1])
+case = spec.cases({k: int(v) for k, v in (p.split("=") for p in sys.argv[2].split(","))} if sys.argv[2] else None)[0]
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+model = build(spec, "cpu").train()
+inputs = make_inputs(spec, case)
+inputs = inputs.split(2, 0) if inputs[0].shape[0] >= 2 else inputs  # a rank's rows, of 2 ranks
+sum(t.float().mean() for t in tensors_in(call(model, inputs)) if t.is_floating_point()).backward()
+print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) * 1024)
+"""
+
+
+def training_step_bytes(spec: str, case: str | None) -> int:
+    """Peak RSS beyond ``import torch`` of one plain training step (build, forward, backward) at the first case."""
+    done = subprocess.run([sys.executable, "-c", TRAINING_STEP, spec, case or ""], env=os.environ | {"PYTHONPATH": str(ROOT)}, cwd=ROOT, capture_output=True, text=True, check=True)
+    return int(done.stdout.split()[-1])
+
+
 def model_bytes(spec: str) -> int:
     from archcheck.model import build
     from archcheck.spec import load_spec
@@ -116,7 +141,7 @@ def model_bytes(spec: str) -> int:
     return sum(t.numel() * t.element_size() for t in [*model.parameters(), *model.buffers()])
 
 
-def report(label: str, runs: dict[str, dict], size: int, bare: dict[str, int]) -> None:
+def report(label: str, runs: dict[str, dict], size: int, bare: dict[str, int], step: int) -> None:
     print(f"\n{label}")
     for devices, found in runs.items():
         ranks = ", ".join(f"{r['rss'] / MiB:.0f}/{r['pss'] / MiB:.0f}/{r['uss'] / MiB:.0f}" for r in found["ranks"]) or "-"
@@ -128,6 +153,8 @@ def report(label: str, runs: dict[str, dict], size: int, bare: dict[str, int]) -
     for name, key in (("RSS", "rss"), ("PSS", "pss"), ("USS", "uss")):
         own = max((r[key] - bare[key] for r in both["ranks"]), default=0) / size
         print(f"  rank {name} beyond a bare rank / model:   {own:.2f}" + (f" (goal <= 2: {'met' if own <= 2 else 'MISSED'})" if key == "uss" else ""))
+    own = max((r["rss"] - bare["rss"] for r in both["ranks"]), default=0)
+    print(f"  a plain training step of the first case: {step / MiB:.0f} MiB beyond import torch ({step / size:.2f}x the model); a rank's RSS beyond a bare rank / it: {own / step:.2f}")
     print(f"  /tmp at the peak / model size:           {both['disk'] / size:.2f}")
 
 
@@ -143,8 +170,8 @@ def main() -> None:
     print(f"{args.spec}; model {size / MiB:.0f} MiB; a bare rank: RSS {bare['rss'] / MiB:.0f}, PSS {bare['pss'] / MiB:.0f}, USS {bare['uss'] / MiB:.0f} MiB; tree {args.root}")
     root = args.root.resolve()
     if not args.only_small:
-        report("the spec's own cases", {d: measure(root, args.spec, d, None) for d in DEVICES}, size, bare)
-    report(f"one small case, {args.small}", {d: measure(root, args.spec, d, args.small) for d in DEVICES}, size, bare)
+        report("the spec's own cases", {d: measure(root, args.spec, d, None) for d in DEVICES}, size, bare, training_step_bytes(args.spec, None))
+    report(f"one small case, {args.small}", {d: measure(root, args.spec, d, args.small) for d in DEVICES}, size, bare, training_step_bytes(args.spec, args.small))
 
 
 if __name__ == "__main__":
