@@ -142,13 +142,16 @@ def test_resolution_workers_die_with_their_parent(tmp_path, signum):
 
 
 @pytest.mark.slow
-def test_ranks_rendezvous_on_loopback_only(tmp_path):
+def test_ranks_rendezvous_on_loopback_only(tmp_path, monkeypatch):
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
     parent = start(["verify", str(napping(tmp_path, 60)), "--devices", "ddp:gloo"], tmp_path)
     try:
         ranks = wait_for(lambda: len([c for c in children(parent.pid) if listening(c)]) == 2 and children(parent.pid), 60, "two ranks listening")
         time.sleep(1)
         addresses = [address for rank in ranks for address in listening(rank)]
         assert addresses and set(addresses) <= {"0100007F", "0000000000000000FFFF00000100007F"}  # 127.0.0.1 (IPv4, or IPv4 in IPv6)
+        for rank in ranks:  # sharing the cores, their OpenMP threads wait without spinning
+            assert b"OMP_WAIT_POLICY=PASSIVE\0" in Path(f"/proc/{rank}/environ").read_bytes()
     finally:
         parent.kill()
         parent.wait()
