@@ -1,4 +1,5 @@
 import ast
+import gc
 import json
 import subprocess
 import sys
@@ -159,3 +160,11 @@ def test_count_imports_no_other_commands_work():
 def test_help_imports_no_torch():
     code = "from archcheck.cli import main\ntry:\n    main(['count', '--help'])\nexcept SystemExit:\n    pass"
     assert loaded_after(code, ("torch", "rich")) == []
+
+
+def test_main_hands_back_to_the_collector_what_it_froze(capsys, tmp_path):
+    """main freezes torch's objects for the run (no full collection walks them), and unfreezes them after, even on an error."""
+    assert gc.get_freeze_count() == 0
+    assert run(capsys, "count", YOLOV4, "--case", "B=1,H=64,W=64")[0] == 0
+    assert run(capsys, "count", str(tmp_path / "nope.yaml"))[0] == 2
+    assert gc.get_freeze_count() == 0
