@@ -166,12 +166,15 @@ def counting(model: nn.Module, inputs: Inputs | Iterable[torch.Tensor], case: Ca
     def before(path: str, module: nn.Module, args: tuple[Any, ...]) -> None:
         stack.append(path)
         calls[path] += 1
-        seen_inputs.setdefault(path, _shapes(args))
+        if path not in seen_inputs:
+            seen_inputs[path] = _shapes(args)
 
     def after(path: str, module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
         stack.pop()
-        seen_outputs.setdefault(path, _shapes(output))
-        output_bytes[path] += sum(t.numel() * t.element_size() for t in tensors_in(output))
+        tensors = _tensors(output)
+        if path not in seen_outputs:
+            seen_outputs[path] = tuple(tuple(t.shape) for t in tensors)
+        output_bytes[path] += sum(t.numel() * t.element_size() for t in tensors)
 
     def result() -> CaseCount:
         tensors = _subtree_tensors(model)
@@ -203,12 +206,24 @@ def counting(model: nn.Module, inputs: Inputs | Iterable[torch.Tensor], case: Ca
 
 
 def _shapes(value: Any) -> tuple[Shape, ...]:
-    return tuple(tuple(t.shape) for t in tensors_in(value))
+    return tuple(tuple(t.shape) for t in _tensors(value))
+
+
+def _tensors(value: Any) -> list[torch.Tensor]:
+    """``tensors_in``, without pytree's walk for what modules mostly take and return: a tensor, a tuple of them."""
+    if isinstance(value, torch.Tensor):
+        return [value]
+    if type(value) is tuple and all(isinstance(v, torch.Tensor) for v in value):
+        return list(value)
+    return tensors_in(value)
 
 
 def _device(model: nn.Module, inputs: Inputs | Iterable[torch.Tensor]) -> str:
-    found = [*tensors_in(list(inputs)), *model.parameters()]
-    return found[0].device.type if found else "cpu"
+    """Where the first input is, else the first parameter, else the CPU."""
+    first = next(iter(tensors_in(list(inputs))), None)
+    if first is None:
+        first = next(model.parameters(), None)
+    return first.device.type if first is not None else "cpu"
 
 
 def _at(case: Case | None) -> str:
