@@ -265,3 +265,13 @@ def test_the_6b_transformer_verifies_on_meta():
     report = archcheck.verify(ROOT / "specs" / "transformer-6b.yaml", devices=["meta"])
     assert report.ok, [r.headline() for r in report.problems]
     assert {r.subject for r in report.results if r.rule == "flops"} == {"flops.total", "flops.modules.layers.0"}
+
+
+def test_the_text_report_prints_names_as_they_are_not_as_rich_markup():
+    from archcheck.counting import CountReport
+    from archcheck.report.count import render_text
+
+    odd = type("Odd[/]:thumbs_up:", (nn.Module,), {"forward": lambda self, x: x * 2})
+    counted = count_model(on_meta(lambda: nn.Sequential(odd())), (meta(1, 4),))
+    text = render_text(CountReport("[bold]named", None, CONVENTIONS["macs"], (counted,)))
+    assert "[bold]named (model)" in text and "Odd[/]:thumbs_up:" in text
