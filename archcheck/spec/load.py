@@ -10,16 +10,16 @@ import math
 import re
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
 from archcheck.errors import Diagnostic, Location, SpecError
 from archcheck.spec.constraints import Constraint, parse_constraint
 from archcheck.spec.devices import CASE_CHOICES, device_problem
 from archcheck.spec.expr import Expr, ExprError, parse_expr
 from archcheck.spec.limits import dim_faults
-from archcheck.spec.plain_schema import RawSpec, read
 from archcheck.spec.records import (
     Case,
     Count,
@@ -30,6 +30,7 @@ from archcheck.spec.records import (
     ParamsExpectation,
     Spec,
 )
+from archcheck.spec.schema import RawSpec
 from archcheck.spec.shapes import (
     AnyDims,
     AnySize,
@@ -42,9 +43,6 @@ from archcheck.spec.shapes import (
     TuplePattern,
 )
 from archcheck.spec.yamlpos import PositionedDocument, load_yaml, read_spec_text
-
-if TYPE_CHECKING:
-    from pydantic import ValidationError
 
 _SUFFIXES = {"": 1, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15}
 _QUANTITY = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([KMGTP]?)\s*$")
@@ -67,31 +65,16 @@ def parse_spec(text: str, file: str = "<spec>", base: Path | None = None) -> Spe
     document = load_yaml(text, file)
     if not isinstance(document.data, dict):
         raise SpecError(Diagnostic("a spec is a mapping of keys (archcheck, name, model, ...)", document.locate(())))
-    raw = read(document.data) or _checked(document)
-    return _Builder(raw, document, file, base or Path("."), text).build()
-
-
-def _checked(document: PositionedDocument) -> RawSpec:
-    """A document that the plain reading left to pydantic: its faults, each at its place, or the
-    records of the values pydantic converts (``parity: {rtol: true}`` is 1.0 to it, for one)."""
-    from pydantic import ValidationError
-
-    from archcheck.spec.schema import RawSpec as Schema
-
     try:
-        checked = Schema.model_validate(document.data)
+        raw = RawSpec.model_validate(document.data)
     except ValidationError as exc:
         raise SpecError(*_schema_diagnostics(exc, document)) from None
-    raw = read(checked.model_dump())
-    assert raw is not None, f"plain_schema reads less than schema.py accepts: {checked!r}"
-    return raw
+    return _Builder(raw, document, file, base or Path("."), text).build()
 
 
 def _tags(text: str, file: str) -> list[Diagnostic]:
     """Every YAML tag (``!!python/object:...``, ``!!str``): a spec is plain data."""
-    found: list[Diagnostic] = []
-    if "!" not in text:  # every tag starts with one: no need to scan
-        return found
+    found = []
     try:
         for token in yaml.scan(text, Loader=yaml.SafeLoader):
             if isinstance(token, yaml.TagToken):
