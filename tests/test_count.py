@@ -133,6 +133,43 @@ def test_shared_weights_are_counted_once_and_a_reused_module_costs_per_call():
     assert counted.total.compute.macs == 3 * 256
 
 
+def test_each_modules_parameters_and_buffers_are_what_its_parameters_and_buffers_give():
+    """The counter sums each module's tensors in one pass from the leaves up; the reference is
+    ``parameters()``/``buffers()`` of each module, with tied weights, a module in two places, an
+    empty parameter slot, frozen weights, a shared buffer and a parametrization."""
+
+    class Symmetric(nn.Module):
+        def forward(self, x):
+            return x.triu() + x.triu(1).transpose(-1, -2)
+
+    class Shared(nn.Module):
+        def __init__(self):
+            super().__init__()
+            block = nn.Sequential(nn.Linear(8, 8, bias=False), nn.BatchNorm1d(8))
+            self.left = nn.Sequential(block, nn.Linear(8, 8))
+            self.right = nn.Sequential(block, nn.Linear(8, 8))
+            self.right[1].weight = self.left[1].weight
+            self.right[1].bias.requires_grad_(False)
+            self.norm = nn.BatchNorm1d(8)
+            self.norm.register_buffer("running_mean", self.left[0][1].running_mean)
+            self.square = nn.Linear(8, 8)
+            torch.nn.utils.parametrize.register_parametrization(self.square, "weight", Symmetric())
+
+        def forward(self, x):
+            return self.square(self.norm(self.left(x) + self.right(x)))
+
+    model = on_meta(Shared)
+    counted = count_model(model, (meta(2, 8),))
+    for path, module in model.named_modules():
+        params = list(module.parameters())
+        expected = (sum(p.numel() for p in params), sum(p.numel() for p in params if p.requires_grad), sum(b.numel() for b in module.buffers()))
+        found = counted.module(path).params
+        assert (found.total, found.trainable, found.buffers) == expected, path or "the model"
+    assert counted.total.params.total == 64 + 16 + 64 + 8 + 8 + 16 + 64 + 8  # block, left[1], right[1].bias, norm, square
+    assert counted.memory.params == sum(p.numel() * p.element_size() for p in model.parameters())
+    assert counted.memory.buffers == sum(b.numel() * b.element_size() for b in model.buffers()) == 4 * 3 * 8 + 8 * 2  # num_batches_tracked: int64
+
+
 def test_buffers_and_frozen_parameters():
     model = on_meta(lambda: nn.Sequential(nn.Conv2d(3, 4, 3, bias=False), nn.BatchNorm2d(4)))
     model[0].weight.requires_grad_(False)
@@ -228,3 +265,13 @@ def test_the_6b_transformer_verifies_on_meta():
     report = archcheck.verify(ROOT / "specs" / "transformer-6b.yaml", devices=["meta"])
     assert report.ok, [r.headline() for r in report.problems]
     assert {r.subject for r in report.results if r.rule == "flops"} == {"flops.total", "flops.modules.layers.0"}
+
+
+def test_the_text_report_prints_names_as_they_are_not_as_rich_markup():
+    from archcheck.counting import CountReport
+    from archcheck.report.count import render_text
+
+    odd = type("Odd[/]:thumbs_up:", (nn.Module,), {"forward": lambda self, x: x * 2})
+    counted = count_model(on_meta(lambda: nn.Sequential(odd())), (meta(1, 4),))
+    text = render_text(CountReport("[bold]named", None, CONVENTIONS["macs"], (counted,)))
+    assert "[bold]named (model)" in text and "Odd[/]:thumbs_up:" in text

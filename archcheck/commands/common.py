@@ -6,23 +6,15 @@ import argparse
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
-
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-)
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from archcheck.errors import UsageError
-from archcheck.factory import factory_source
 from archcheck.report import FORMATS
 from archcheck.safe_write import check_output, write_atomic, write_stdout
-from archcheck.spec import Spec
 from archcheck.spec.limits import MAX_CASES
+
+if TYPE_CHECKING:
+    from archcheck.spec import Spec
 
 
 def parse_case(text: str | None) -> dict[str, int] | None:
@@ -66,6 +58,8 @@ def check_output_path(output: Path | None, spec: Spec) -> None:
     """Before the run: ``-o`` must not name an input (the spec, the factory's module, the weights) and must be writable."""
     if output is None:
         return
+    from archcheck.factory import factory_source  # imports torch
+
     inputs = {spec.path: "the spec", factory_source(spec): "the factory's module", spec.weights: "the weights"}
     check_output(output, {path: label for path, label in inputs.items() if path is not None})
 
@@ -86,6 +80,15 @@ def add_format_argument(parser: argparse.ArgumentParser, formats: tuple[str, ...
 @contextmanager
 def progress_bar(total: int, description: str) -> Iterator[Callable[[str, int], None]]:
     """A progress bar on stderr when it is a terminal; else one plain line per stage, for CI logs."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     console = Console(stderr=True)
     if not console.is_terminal:
         stages: list[str] = []
@@ -130,3 +133,13 @@ def load_target(args: argparse.Namespace) -> Spec:
 
 def add_device_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", choices=["meta", "cpu"], help="run here only (default: meta, and the CPU for a build or a case meta cannot run, reported as a fallback)")
+
+
+def installed_version() -> str:
+    """The installed package's version, read from its metadata."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("archcheck")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"

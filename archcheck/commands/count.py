@@ -24,10 +24,8 @@ from archcheck.commands.common import (
     parse_case,
     write_output,
 )
-from archcheck.counting import CONVENTIONS, count
-from archcheck.counting.engines import ENGINES
+from archcheck.counting.records import CONVENTIONS
 from archcheck.errors import UsageError
-from archcheck.report.count import render_count_markdown, render_json, render_text, uncounted_lines
 
 
 def add_parser(subparsers: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
@@ -46,6 +44,15 @@ def add_parser(subparsers: argparse._SubParsersAction, parents: list[argparse.Ar
 
 
 def run(args: argparse.Namespace) -> int:
+    from archcheck.counting import count
+    from archcheck.counting.engines import ENGINES
+    from archcheck.report.count import (
+        render_count_markdown,
+        render_json,
+        render_text,
+        uncounted_lines,
+    )
+
     if args.depth < 0:
         raise UsageError(f"--depth {args.depth} must be >= 0")
     engines = {"torch": (), "all": ENGINES}.get(args.engine, (args.engine,))

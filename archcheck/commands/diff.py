@@ -15,11 +15,7 @@ from pathlib import Path
 
 from archcheck.commands.common import progress_bar, write_output
 from archcheck.counting.records import CONVENTIONS
-from archcheck.report.diff import render_diff
-from archcheck.snapshot.api import target_of
-from archcheck.snapshot.diff import compare
-from archcheck.snapshot.take import DEFAULT_DEPTH, take
-from archcheck.spec.adhoc import parse_kwargs
+from archcheck.snapshot import DEFAULT_DEPTH
 
 
 def add_parser(subparsers: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
@@ -39,6 +35,12 @@ def add_parser(subparsers: argparse._SubParsersAction, parents: list[argparse.Ar
 
 
 def run(args: argparse.Namespace) -> int:
+    from archcheck.report.diff import render_diff
+    from archcheck.snapshot.api import target_of
+    from archcheck.snapshot.diff import compare
+    from archcheck.snapshot.take import take
+    from archcheck.spec.adhoc import parse_kwargs
+
     shared = parse_kwargs(args.kwargs)
     old = target_of(args.old, args.old_input or args.input, shared | parse_kwargs(args.old_kwargs))
     new = target_of(args.new, args.new_input or args.input, shared | parse_kwargs(args.new_kwargs))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from archcheck.commands.common import (
     add_device_argument,
@@ -13,10 +14,10 @@ from archcheck.commands.common import (
     progress_bar,
     write_output,
 )
-from archcheck.fuzzing import FuzzReport, fuzz
 from archcheck.report import CI_FORMATS, render_results
-from archcheck.report.fuzz import render_fuzz_json, render_fuzz_text
-from archcheck.spec import load_spec
+
+if TYPE_CHECKING:
+    from archcheck.fuzzing import FuzzReport
 
 
 def add_parser(subparsers: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
@@ -31,6 +32,9 @@ def add_parser(subparsers: argparse._SubParsersAction, parents: list[argparse.Ar
 
 
 def run(args: argparse.Namespace) -> int:
+    from archcheck.fuzzing import fuzz  # hypothesis: imported by this command alone
+    from archcheck.spec import load_spec
+
     spec = load_spec(args.spec)
     check_output_path(args.output, spec)
     with progress_bar(args.examples, f"fuzz {spec.name}") as advance:
@@ -40,6 +44,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def render(report: FuzzReport, form: str) -> str:
+    from archcheck.report.fuzz import render_fuzz_json, render_fuzz_text
+
     title = f"archcheck fuzz {report.spec.name}"
     if form == "json":
         return render_fuzz_json(report)

@@ -17,7 +17,6 @@ from archcheck.commands.common import (
     load_target,
     parse_case,
 )
-from archcheck.spec.adhoc import is_factory
 
 
 def add_parser(subparsers: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
@@ -33,6 +32,8 @@ def add_parser(subparsers: argparse._SubParsersAction, parents: list[argparse.Ar
 
 
 def run(args: argparse.Namespace) -> int:
+    from archcheck.spec.adhoc import is_factory
+
     spec = load_target(args)
     output = args.output or Path((spec.name if is_factory(args.spec) else Path(args.spec).stem) + ".svg")
     check_output_path(output, spec)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from archcheck.commands.common import (
     add_device_argument,
@@ -15,17 +16,9 @@ from archcheck.commands.common import (
 )
 from archcheck.errors import UsageError
 from archcheck.report import CI_FORMATS, render_results
-from archcheck.report.resolutions import (
-    render_resolutions_json,
-    render_resolutions_text,
-)
-from archcheck.sizes import (
-    DEFAULT_RANGE,
-    ResolutionsReport,
-    resolutions,
-    resolve_dims,
-)
-from archcheck.spec import load_spec
+
+if TYPE_CHECKING:
+    from archcheck.sizes import ResolutionsReport
 
 MAX_JOBS = 64  # worker processes on one machine
 
@@ -44,6 +37,8 @@ def add_parser(subparsers: argparse._SubParsersAction, parents: list[argparse.Ar
 
 def parse_span(text: str | None) -> tuple[int, int]:
     if not text:
+        from archcheck.sizes import DEFAULT_RANGE
+
         return DEFAULT_RANGE
     low, sep, high = text.partition(":")
     try:
@@ -56,6 +51,9 @@ def parse_span(text: str | None) -> tuple[int, int]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from archcheck.sizes import resolutions, resolve_dims
+    from archcheck.spec import load_spec
+
     spec = load_spec(args.spec)
     check_output_path(args.output, spec)
     span = parse_span(args.span)
@@ -72,6 +70,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def render(report: ResolutionsReport, form: str) -> str:
+    from archcheck.report.resolutions import (
+        render_resolutions_json,
+        render_resolutions_text,
+    )
+
     title = f"archcheck resolutions {report.spec.name}"
     if form == "json":
         return render_resolutions_json(report)

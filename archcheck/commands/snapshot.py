@@ -14,15 +14,16 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from archcheck.commands.common import check_output_path, progress_bar, write_output
+from archcheck.commands.common import (
+    check_output_path,
+    installed_version,
+    progress_bar,
+    write_output,
+)
 from archcheck.counting.records import CONVENTIONS
-from archcheck.snapshot.api import snapshot, target_of
-from archcheck.snapshot.take import DEFAULT_DEPTH, symbols, working_spec
-from archcheck.spec import load_spec
-from archcheck.spec.adhoc import is_factory, parse_kwargs
+from archcheck.snapshot import DEFAULT_DEPTH
 
 
 def add_parser(subparsers: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
@@ -40,20 +41,18 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kwargs", action="append", default=[], metavar="K=V", help="a factory's kwargs, e.g. num_classes=80")
 
 
-def _version() -> str:
-    try:
-        return version("archcheck")
-    except PackageNotFoundError:  # a source tree that was never installed
-        return "unknown"
-
-
 def run(args: argparse.Namespace) -> int:
+    from archcheck.snapshot.api import snapshot, target_of
+    from archcheck.snapshot.take import symbols, working_spec
+    from archcheck.spec import load_spec
+    from archcheck.spec.adhoc import is_factory, parse_kwargs
+
     target = target_of(args.source, args.input, parse_kwargs(args.kwargs))
     if args.output is not None:
         batch, swept = symbols(target)
         check_output_path(args.output, working_spec(target, {n: 1 for n in batch + swept}) if is_factory(args.source) else load_spec(args.source))
     command = "archcheck snapshot " + " ".join(shlex.quote(a) for a in sys.argv[2:]) if sys.argv[1:2] == ["snapshot"] else ""
     with progress_bar(0, "snapshot") as tick:
-        _, text = snapshot(args.source, args.input, parse_kwargs(args.kwargs), args.depth, args.convention, command or f"archcheck snapshot {args.source}", _version(), tick)
+        _, text = snapshot(args.source, args.input, parse_kwargs(args.kwargs), args.depth, args.convention, command or f"archcheck snapshot {args.source}", installed_version(), tick)
     write_output(text, args.output)
     return 0

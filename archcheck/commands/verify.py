@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from archcheck.commands.common import (
     add_case_argument,
@@ -18,15 +19,10 @@ from archcheck.commands.common import (
     progress_bar,
     write_output,
 )
-from archcheck.memory import parse_size
-from archcheck.pipeline import verify
 from archcheck.report import CI_FORMATS, render_results
-from archcheck.report.json import render_json
-from archcheck.report.text import render_text
-from archcheck.results import Report
-from archcheck.runners import DeviceOptions
-from archcheck.spec import load_spec
-from archcheck.spec.domain import resolve_cases
+
+if TYPE_CHECKING:
+    from archcheck.results import Report
 
 
 def add_parser(subparsers: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
@@ -49,6 +45,9 @@ def add_parser(subparsers: argparse._SubParsersAction, parents: list[argparse.Ar
 
 
 def render(report: Report, form: str, color: bool = False) -> str:
+    from archcheck.report.json import render_json
+    from archcheck.report.text import render_text
+
     title = f"archcheck verify {report.spec.name}"
     if form == "json":
         return render_json(report)
@@ -58,6 +57,12 @@ def render(report: Report, form: str, color: bool = False) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from archcheck.memory import parse_size
+    from archcheck.pipeline import verify
+    from archcheck.runners import DeviceOptions
+    from archcheck.spec import load_spec
+    from archcheck.spec.domain import resolve_cases
+
     spec = load_spec(args.spec)
     case = parse_case(args.case)
     devices = parse_devices(args.devices) or list(spec.devices)

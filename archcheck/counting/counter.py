@@ -94,12 +94,42 @@ class _Dispatch(TorchDispatchMode):
 
 def parameter_stats(module: nn.Module) -> ParamStats:
     """Each shared parameter once (``parameters()`` deduplicates tensors)."""
-    params = list(module.parameters())
+    return _stats(list(module.parameters()), list(module.buffers()))
+
+
+def _stats(params: Iterable[torch.Tensor], buffers: Iterable[torch.Tensor]) -> ParamStats:
+    params = list(params)
     return ParamStats(
         total=sum(p.numel() for p in params),
         trainable=sum(p.numel() for p in params if p.requires_grad),
-        buffers=sum(b.numel() for b in module.buffers()),
+        buffers=sum(b.numel() for b in buffers),
     )
+
+
+class _Tensors(NamedTuple):
+    """The parameters and buffers of a module and its submodules, each tensor once (keyed by id)."""
+
+    params: dict[int, torch.Tensor]
+    buffers: dict[int, torch.Tensor]
+
+
+def _subtree_tensors(model: nn.Module) -> dict[nn.Module, _Tensors]:
+    """``parameters()`` and ``buffers()`` of every module in one pass from the leaves up, instead
+    of a walk of each module's subtree per module; a tensor or module shared is taken once, as they do."""
+    found: dict[nn.Module, _Tensors] = {}
+
+    def visit(module: nn.Module) -> _Tensors:
+        if module not in found:
+            own = _Tensors({id(p): p for p in module._parameters.values() if p is not None}, {id(b): b for b in module._buffers.values() if b is not None})
+            for child in module.children():
+                below = visit(child)
+                own.params.update(below.params)
+                own.buffers.update(below.buffers)
+            found[module] = own
+        return found[module]
+
+    visit(model)
+    return found
 
 
 def count_model(model: nn.Module, inputs: Inputs | Iterable[torch.Tensor], case: Case | None = None) -> CaseCount:
@@ -136,19 +166,22 @@ def counting(model: nn.Module, inputs: Inputs | Iterable[torch.Tensor], case: Ca
     def before(path: str, module: nn.Module, args: tuple[Any, ...]) -> None:
         stack.append(path)
         calls[path] += 1
-        seen_inputs.setdefault(path, _shapes(args))
+        if path not in seen_inputs:
+            seen_inputs[path] = _shapes(args)
 
     def after(path: str, module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
         stack.pop()
-        seen_outputs.setdefault(path, _shapes(output))
-        output_bytes[path] += sum(t.numel() * t.element_size() for t in tensors_in(output))
+        tensors = _tensors(output)
+        if path not in seen_outputs:
+            seen_outputs[path] = tuple(tuple(t.shape) for t in tensors)
+        output_bytes[path] += sum(t.numel() * t.element_size() for t in tensors)
 
     def result() -> CaseCount:
-        modules = _modules(model, mode.tallies, calls, seen_inputs, seen_outputs, output_bytes)
-        params = list(model.parameters())
+        tensors = _subtree_tensors(model)
+        modules = _modules(model, tensors, mode.tallies, calls, seen_inputs, seen_outputs, output_bytes)
         memory = Memory(
-            params=sum(p.numel() * p.element_size() for p in params),
-            buffers=sum(b.numel() * b.element_size() for b in model.buffers()),
+            params=sum(p.numel() * p.element_size() for p in tensors[model].params.values()),
+            buffers=sum(b.numel() * b.element_size() for b in tensors[model].buffers.values()),
             outputs=sum(m.output_bytes for m in modules if m.leaf),
             peak=mode.memory.peak,
         )
@@ -173,12 +206,24 @@ def counting(model: nn.Module, inputs: Inputs | Iterable[torch.Tensor], case: Ca
 
 
 def _shapes(value: Any) -> tuple[Shape, ...]:
-    return tuple(tuple(t.shape) for t in tensors_in(value))
+    return tuple(tuple(t.shape) for t in _tensors(value))
+
+
+def _tensors(value: Any) -> list[torch.Tensor]:
+    """``tensors_in``, without pytree's walk for what modules mostly take and return: a tensor, a tuple of them."""
+    if isinstance(value, torch.Tensor):
+        return [value]
+    if type(value) is tuple and all(isinstance(v, torch.Tensor) for v in value):
+        return list(value)
+    return tensors_in(value)
 
 
 def _device(model: nn.Module, inputs: Inputs | Iterable[torch.Tensor]) -> str:
-    found = [*tensors_in(list(inputs)), *model.parameters()]
-    return found[0].device.type if found else "cpu"
+    """Where the first input is, else the first parameter, else the CPU."""
+    first = next(iter(tensors_in(list(inputs))), None)
+    if first is None:
+        first = next(model.parameters(), None)
+    return first.device.type if first is not None else "cpu"
 
 
 def _at(case: Case | None) -> str:
@@ -187,6 +232,7 @@ def _at(case: Case | None) -> str:
 
 def _modules(
     model: nn.Module,
+    tensors: dict[nn.Module, _Tensors],
     tallies: dict[str, list[int]],
     calls: Counter[str],
     inputs: dict[str, tuple[Shape, ...]],
@@ -211,7 +257,7 @@ def _modules(
         ModuleCount(
             path,
             type(module).__name__,
-            parameter_stats(module),
+            _stats(tensors[module].params.values(), tensors[module].buffers.values()),
             compute.get(path, Tally()),
             calls[path],
             outputs.get(path, ()),

@@ -20,6 +20,7 @@ costs one op per element (shortcut_layer.c: a residual add).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -73,14 +74,24 @@ def numel(value: Any) -> int:
 def named(func: torch._ops.OpOverload, args: tuple, kwargs: dict) -> dict[str, Any]:
     """The call's arguments by their schema names, defaults filled in."""
     values: dict[str, Any] = {}
-    for index, argument in enumerate(func._schema.arguments):
-        if index < len(args) and not argument.kwarg_only:
-            values[argument.name] = args[index]
-        elif argument.name in kwargs:
-            values[argument.name] = kwargs[argument.name]
-        elif argument.has_default_value():
-            values[argument.name] = argument.default_value
+    for index, (name, kwarg_only, default) in enumerate(_arguments(func)):
+        if index < len(args) and not kwarg_only:
+            values[name] = args[index]
+        elif name in kwargs:
+            values[name] = kwargs[name]
+        elif default is not _NO_DEFAULT:
+            values[name] = default
     return values
+
+
+_NO_DEFAULT = object()
+
+
+@functools.cache
+def _arguments(func: torch._ops.OpOverload) -> tuple[tuple[str, bool, Any], ...]:
+    """(name, keyword-only, default) of each schema argument: read once per op, for the schema
+    builds its argument objects afresh on every access."""
+    return tuple((a.name, a.kwarg_only, a.default_value if a.has_default_value() else _NO_DEFAULT) for a in func._schema.arguments)
 
 
 def _window(kernel: Any, spatial_dims: int) -> int:
@@ -97,6 +108,28 @@ def _same_shape(args: tuple[Any, ...]) -> bool:
 
 def _is_tensor(value: Any) -> bool:
     return isinstance(value, torch.Tensor)
+
+
+def torch_macs(func: torch._ops.OpOverload, args: tuple, kwargs: dict, out: Any) -> int:
+    """torch's own formula (``flop_counter``'s registry, in FLOPs), halved. Its wrapper hands the
+    formula shapes for tensors through a ``tree_map`` of every argument, ten times the cost of the
+    formula itself; where no tensor sits inside a list, tuple or dict, the same shapes go in directly."""
+    formula = flop_registry[func.overloadpacket]
+    direct = getattr(formula, "__wrapped__", None)  # the formula under flop_counter's shape_wrapper
+    if direct is None or any(_holds_tensor(v) for v in (*args, *kwargs.values(), out)):
+        return formula(*args, **kwargs, out_val=out) // 2  # type: ignore[no-any-return]
+    return direct(*map(_shape, args), out_shape=_shape(out), **{k: _shape(v) for k, v in kwargs.items()}) // 2  # type: ignore[no-any-return]
+
+
+def _shape(value: Any) -> Any:
+    """What flop_counter's wrapper passes for a value: a tensor's shape, anything else as it is."""
+    return value.shape if isinstance(value, torch.Tensor) else value
+
+
+def _holds_tensor(value: Any) -> bool:
+    if isinstance(value, dict):
+        value = tuple(value.values())
+    return isinstance(value, (list, tuple)) and any(isinstance(v, torch.Tensor) or _holds_tensor(v) for v in value)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -123,7 +156,7 @@ def _conv(func: torch._ops.OpOverload, args: tuple, kwargs: dict, out: Any) -> O
     values = named(func, args, kwargs)
     weight = values.get("weight", args[1])
     if packet in flop_registry:
-        macs = flop_registry[packet](*args, **kwargs, out_val=out) // 2
+        macs = torch_macs(func, args, kwargs, out)
     elif values.get("transposed", False) or "transpose" in packet.__name__:
         macs = numel(args[0]) * weight[0].numel()
     else:
@@ -135,7 +168,7 @@ def _matmul(func: torch._ops.OpOverload, args: tuple, kwargs: dict, out: Any) ->
     """Each output element of ``a @ b`` is a dot product over the inner dimension."""
     packet = func.overloadpacket
     if packet in flop_registry:
-        macs = flop_registry[packet](*args, **kwargs, out_val=out) // 2
+        macs = torch_macs(func, args, kwargs, out)
     else:
         name = packet.__name__
         a = args[1] if name in ("addmv", "addbmm", "_addmm_activation") else args[0]
@@ -189,8 +222,7 @@ def _attention_blhd(func: torch._ops.OpOverload, args: tuple, kwargs: dict, out:
     softmax (``B*heads*Lq*Lk``) in other."""
     q, k = args[0], args[1]
     softmax = q.shape[0] * q.shape[2] * q.shape[1] * k.shape[1] if q.dim() == 4 else 0
-    macs = flop_registry[func.overloadpacket](*args, **kwargs, out_val=out) // 2
-    return OpCost("attention", macs=macs, other=softmax)
+    return OpCost("attention", macs=torch_macs(func, args, kwargs, out), other=softmax)
 
 
 def _native_mha(func: torch._ops.OpOverload, args: tuple, kwargs: dict, out: Any) -> OpCost:
@@ -401,21 +433,23 @@ FAMILIES: tuple[Family, ...] = (
     ), "0: views, metadata, allocation, copies, padding, indexing, roll, embedding (no arithmetic)", _free),
 )
 
-RULES: dict[Any, Family] = {}
+RULES: dict[str, Family] = {}  # "aten::convolution" -> its family: names, for looking up each op in torch.ops costs ~8 ms
 for _family in FAMILIES:
-    for _packet in _family.packets:
-        assert _packet not in RULES, f"{_packet} is in two families: {RULES[_packet].name}, {_family.name}"
-        RULES[_packet] = _family
-FREE_OTHER = frozenset({torch.ops.prim.device, torch.ops.prim.layout})
+    for _op in _family.ops:
+        assert f"aten::{_op}" not in RULES, f"{_op} is in two families: {RULES[f'aten::{_op}'].name}, {_family.name}"
+        RULES[f"aten::{_op}"] = _family
+FREE_OTHER = frozenset({"prim::device", "prim::layout"})
 POINTWISE = Family("elementwise (pointwise tag)", "pointwise", (), "1 other per output element", _per_output("pointwise"))
 
 
+@functools.cache
 def family_of(func: torch._ops.OpOverload) -> Family | None:
     """The family that costs ``func``: the table first, then aten's pointwise tag; None if none."""
-    found = RULES.get(func.overloadpacket)
+    name = func.name().partition(".")[0]  # aten::add.Tensor -> aten::add
+    found = RULES.get(name)
     if found is not None:
         return found
-    if func.overloadpacket in FREE_OTHER:
+    if name in FREE_OTHER:
         return FAMILIES[-1]
     if torch.Tag.pointwise in func.tags:
         return POINTWISE

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-from archcheck.model import Fallback
 from archcheck.spec import Case
+
+if TYPE_CHECKING:
+    from archcheck.model import (
+        Fallback,  # imports torch: records are read without it (the command line's parsers)
+    )
 
 Shape = tuple[int, ...]
 

@@ -51,7 +51,7 @@ def render_text(report: CountReport, depth: int = 1, color: bool = False, width:
     """``verbose`` adds each module's input shapes (and widens the page for them)."""
     width += 30 if verbose else 0
     buffer = StringIO()
-    console = Console(file=buffer, force_terminal=color, no_color=not color, width=width, highlight=False)
+    console = Console(file=buffer, force_terminal=color, no_color=not color, width=width, highlight=False, markup=False, emoji=False)
     convention = report.convention
     where = f"{report.spec_path}  " if report.spec_path else ""
     console.print(Text.assemble(("archcheck count ", "bold"), f"{where}({report.spec_name}; convention {convention.name}: {convention.meaning})"), soft_wrap=True)

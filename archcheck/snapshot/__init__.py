@@ -6,3 +6,5 @@
 
 This package's ``__init__`` imports nothing, so that report/ can use the records without torch.
 """
+
+DEFAULT_DEPTH = 2  # modules listed this deep inside the model's children; here, the parsers of snapshot and diff read it for free

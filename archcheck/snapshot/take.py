@@ -29,6 +29,7 @@ from archcheck.inputs import call, make_inputs
 from archcheck.model import build
 from archcheck.observe.memo import MetaMemo
 from archcheck.observe.trace import Observation, observer
+from archcheck.snapshot import DEFAULT_DEPTH
 from archcheck.snapshot import domain as domains
 from archcheck.snapshot.infer import fit, key, whole_on
 from archcheck.snapshot.records import Calls, DimDomain, InputShot, ModuleShot, Snapshot
@@ -39,7 +40,6 @@ from archcheck.spec.shapes import DictValue, OtherValue, TensorInfo, Value
 
 BASE_CHOICES = (224, 256, 416, 320, 512, 608, 64, 128, 32, 96, 16, 8, 1)
 BATCH_VALUES = (1, 2)
-DEFAULT_DEPTH = 2
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,8 @@
+import ast
+import gc
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -134,3 +138,33 @@ def test_markdown_has_shapes_params_compute_and_the_memory_estimate(capsys):
     assert "| module | type | output shape | params | KMACs |" in out
     assert "| stem | Conv2d | [1, 8, 16, 16] | 224 | 55.296 |" in out
     assert "memory (estimate, inference): weights" in out
+
+
+OTHER_COMMANDS_WORK = ("archcheck.pipeline", "archcheck.checks", "archcheck.snapshot.take", "archcheck.sizes", "archcheck.fuzzing", "archcheck.graph", "hypothesis", "graphviz", "sympy", "torch._dynamo")
+
+
+def loaded_after(code: str, watched: tuple[str, ...]) -> list[str]:
+    """Which of ``watched`` a fresh interpreter has imported after running ``code``."""
+    probe = f"import sys\n{code}\nprint(sorted(m for m in {watched!r} if m in sys.modules))\n"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT)
+    return ast.literal_eval(done.stdout.strip().splitlines()[-1])
+
+
+def test_count_imports_no_other_commands_work():
+    """Each command imports its work when it runs: count loads neither verify's checks, snapshot's
+    fitting, resolutions' sweep, fuzz's hypothesis nor graph's graphviz."""
+    code = f"from archcheck.cli import main\nassert main(['count', {YOLOV4!r}, '--case', 'B=1,H=64,W=64']) == 0"
+    assert loaded_after(code, OTHER_COMMANDS_WORK) == []
+
+
+def test_help_imports_no_torch():
+    code = "from archcheck.cli import main\ntry:\n    main(['count', '--help'])\nexcept SystemExit:\n    pass"
+    assert loaded_after(code, ("torch", "rich")) == []
+
+
+def test_main_hands_back_to_the_collector_what_it_froze(capsys, tmp_path):
+    """main freezes torch's objects for the run (no full collection walks them), and unfreezes them after, even on an error."""
+    assert gc.get_freeze_count() == 0
+    assert run(capsys, "count", YOLOV4, "--case", "B=1,H=64,W=64")[0] == 0
+    assert run(capsys, "count", str(tmp_path / "nope.yaml"))[0] == 2
+    assert gc.get_freeze_count() == 0

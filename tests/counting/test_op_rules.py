@@ -184,3 +184,30 @@ def test_every_family_has_ops_and_a_formula_and_no_op_is_in_two():
     assert all(f.packets and f.doc for f in FAMILIES)
     assert family_of(torch.ops.aten.hardswish_.default).name == "activation"
     assert family_of(torch.ops.aten._fft_r2c.default) is None  # unknown ops stay unknown
+
+
+def meta(*shape):
+    return torch.empty(*shape, device="meta")
+
+
+@pytest.mark.parametrize(
+    ("op", "args", "kwargs"),
+    [
+        (torch.ops.aten.convolution.default, (meta(2, 4, 9, 9), meta(8, 2, 3, 3), meta(8), [2, 2], [1, 1], [1, 1], False, [0, 0], 2), {}),
+        (torch.ops.aten.convolution.default, (meta(2, 8, 5, 5), meta(8, 3, 3, 3), None, [2, 2], [1, 1], [1, 1], True, [1, 1], 1), {}),
+        (torch.ops.aten.mm.default, (meta(5, 7), meta(7, 3)), {}),
+        (torch.ops.aten.addmm.default, (meta(3), meta(5, 7), meta(7, 3)), {"beta": 2}),
+        (torch.ops.aten.bmm.default, (meta(4, 5, 7), meta(4, 7, 3)), {}),
+        (torch.ops.aten.baddbmm.default, (meta(4, 5, 3), meta(4, 5, 7), meta(4, 7, 3)), {}),
+    ],
+    ids=["conv-groups", "conv-transposed", "mm", "addmm", "bmm", "baddbmm"],
+)
+def test_torch_macs_is_flop_counters_number_halved(op, args, kwargs):
+    """torch_macs hands torch's formula the shapes itself instead of through the registry's tree_map: the same number."""
+    from torch.utils.flop_counter import flop_registry
+
+    from archcheck.counting.ops import torch_macs
+
+    out = op(*args, **kwargs)
+    expected = flop_registry[op.overloadpacket](*args, **kwargs, out_val=out) // 2
+    assert expected > 0 and torch_macs(op, args, kwargs, out) == expected
