@@ -27,6 +27,7 @@ from archcheck.counting.records import CONVENTIONS
 from archcheck.errors import ModelError, UsageError
 from archcheck.inputs import call, make_inputs
 from archcheck.model import build
+from archcheck.observe.fastmeta import FastMeta
 from archcheck.observe.memo import MetaMemo
 from archcheck.observe.trace import Observation, observer
 from archcheck.snapshot import DEFAULT_DEPTH
@@ -106,7 +107,7 @@ def take(target: Target, depth: int = DEFAULT_DEPTH, convention: str = "macs", p
     def runs(case: Mapping[str, int]) -> bool:
         tick("sweeping sizes", 1)
         try:
-            with torch.no_grad(), memo:
+            with torch.no_grad(), FastMeta(memo):  # the slow meta ops answered by shape, the rest remembered
                 call(model, make_inputs(spec, Case.of(dict(case)), "meta"))
             return True
         except Exception:  # noqa: BLE001  (any crash of the user's model: this size does not run)
