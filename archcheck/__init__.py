@@ -7,9 +7,10 @@ so importing archcheck (for example through its pytest plugin) costs nothing unt
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from archcheck.errors import ArchcheckError, ModelError, SpecError, UsageError
+from archcheck.lazy import lazy_names
 from archcheck.results import Report, Result
 from archcheck.spec import Spec, load_spec
 
@@ -59,11 +60,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'archcheck' has no attribute {name!r}")
+__getattr__ = lazy_names(__name__, _LAZY)

@@ -6,7 +6,7 @@ so that the command line can offer the conventions without importing torch.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from archcheck.counting.records import (
     CONVENTIONS,
@@ -17,6 +17,7 @@ from archcheck.counting.records import (
     ParamStats,
     Tally,
 )
+from archcheck.lazy import lazy_names
 
 if TYPE_CHECKING:
     from archcheck.counting.api import count
@@ -38,11 +39,4 @@ __all__ = [
 _LAZY = {"count": "archcheck.counting.api", "count_model": "archcheck.counting.counter", "parameter_stats": "archcheck.counting.counter"}
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'archcheck.counting' has no attribute {name!r}")
+__getattr__ = lazy_names(__name__, _LAZY)
