@@ -31,8 +31,13 @@ import torch.distributed as dist
 
 from archcheck.memory import refusal
 from archcheck.model import Builds
-from archcheck.processes import child_command, import_path, kill_all, stop_children_on_signals
-from archcheck.observe.difference import Fingerprint, compare, fingerprint
+from archcheck.observe.difference import Difference, Fingerprint, compare, fingerprint
+from archcheck.processes import (
+    child_command,
+    import_path,
+    kill_all,
+    stop_children_on_signals,
+)
 from archcheck.runners._rank import TENSORS, error_text, run_rank, unmatched_file
 from archcheck.runners.base import DeviceOptions, cuda_unavailable
 from archcheck.runners.records import DeviceRun, RankReport, Tensors
@@ -192,7 +197,12 @@ def compare_unmatched(report: RankReport, folder: Path, cases: list[Case], refer
         return report
     differences = {case: dict(found) for case, found in report.differences}
     for index, paths in report.unmatched:
-        saved = torch.load(folder / unmatched_file(report.rank, index), map_location="cpu", mmap=True, weights_only=True)
+        try:
+            saved = torch.load(folder / unmatched_file(report.rank, index), map_location="cpu", mmap=True, weights_only=True)
+        except Exception:  # outputs of a class that weights_only loading refuses (a namedtuple, a dataclass)
+            why = "the outputs' bits differ from the cpu's, and their values cannot be compared: torch.load(weights_only=True) does not read their type back"
+            differences[cases[index]].update(dict.fromkeys(paths, Difference(reason=why)))
+            continue
         for path in paths:
             differences[cases[index]][path] = compare(reference[index][path], saved[path], spec.rtol, spec.atol) if path in saved else None
     return replace(report, differences=tuple(differences.items()), unmatched=())

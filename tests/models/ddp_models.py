@@ -12,16 +12,20 @@ from __future__ import annotations
 
 import os
 import time
+from collections import namedtuple
 
 import torch
 import torch.distributed as dist
 from torch import nn
 
 
+Pair = namedtuple("Pair", "head double")  # an output type weights_only loading does not read back
+
+
 class Tiny(nn.Module):
-    def __init__(self, unused: bool = False, nap: float = 0.0, nap_on_meta: bool = False, exit_in_forward: bool = False, offset: float = 0.0) -> None:
+    def __init__(self, unused: bool = False, nap: float = 0.0, nap_on_meta: bool = False, exit_in_forward: bool = False, offset: float = 0.0, pair: bool = False) -> None:
         super().__init__()
-        self.nap, self.nap_on_meta, self.exit_in_forward, self.offset = nap, nap_on_meta, exit_in_forward, offset
+        self.nap, self.nap_on_meta, self.exit_in_forward, self.offset, self.pair = nap, nap_on_meta, exit_in_forward, offset, pair
         self.conv = nn.Conv2d(3, 8, 3, padding=1)
         self.act = nn.ReLU()
         self.head = nn.Conv2d(8, 4, 1)
@@ -34,16 +38,17 @@ class Tiny(nn.Module):
         if self.exit_in_forward and dist.is_initialized() and dist.get_rank() == 1:
             os._exit(3)
         y = self.head(self.act(self.conv(x)))
-        return y + self.offset * dist.get_rank() if self.offset and dist.is_initialized() else y
+        y = y + self.offset * dist.get_rank() if self.offset and dist.is_initialized() else y
+        return Pair(y, 2 * y) if self.pair else y
 
 
-def tiny(unused: bool = False, fail: str = "", nap: float = 0.0, nap_on_meta: bool = False, ignore: str = "", offset: float = 0.0) -> nn.Module:
+def tiny(unused: bool = False, fail: str = "", nap: float = 0.0, nap_on_meta: bool = False, ignore: str = "", offset: float = 0.0, pair: bool = False) -> nn.Module:
     rank = dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
     if rank == 1 and fail == "raise":
         raise RuntimeError("boom on rank 1")
     if rank == 1 and fail == "exit":
         os._exit(3)
-    model = Tiny(unused, nap, nap_on_meta, exit_in_forward=fail == "exit-in-forward", offset=offset)
+    model = Tiny(unused, nap, nap_on_meta, exit_in_forward=fail == "exit-in-forward", offset=offset, pair=pair)
     if ignore:
         model._ddp_params_and_buffers_to_ignore = [ignore]  # what DistributedDataParallel._set_params_and_buffers_to_ignore_for_model sets
     return model

@@ -101,6 +101,17 @@ def test_outputs_whose_bits_differ_from_the_cpu_are_compared_value_by_value(tmp_
     assert float(offset) / 2 <= found <= 2 * float(offset)  # compared element by element in the launcher (float32 rounding aside), not just "differs"
 
 
+def test_differing_outputs_of_a_type_that_cannot_be_read_back_are_named_not_a_crash(tmp_path):
+    spec = tmp_path / "pair.yaml"
+    spec.write_text(tiny(tmp_path, offset="0.001", pair="true").read_text().replace("outputs: [B, 4, H, W]", "outputs: [[B, 4, H, W], [B, 4, H, W]]"))
+    report = verify(spec, devices=["cpu", "ddp:gloo"])
+    parity = {(r.device, r.subject): r for r in by_rule(report, "parity")}
+    assert parity[("ddp:gloo rank 0", "outputs")].status == "pass"  # equal bits: no need to read anything back
+    outputs = parity[("ddp:gloo rank 1", "outputs")]
+    assert outputs.status == "fail"
+    assert "the outputs' bits differ from the cpu's, and their values cannot be compared: torch.load(weights_only=True) does not read their type back" in outputs.message
+
+
 def test_the_cases_are_shared_out_among_the_ranks(tmp_path):
     """Three cases, two ranks: each case runs whole on one rank (round robin), and parity compares it with the cpu's."""
     spec = tmp_path / "three.yaml"
