@@ -31,8 +31,16 @@ _ELEMENTWISE = frozenset(
     op.default
     for op in (aten.relu, aten.mish, aten.leaky_relu, aten.gelu, aten.hardswish, aten.hardsigmoid, aten.elu, aten.softplus, aten.hardtanh, aten.sigmoid, aten.silu, aten.tanh)
 )
-# Elementwise binary: two meta tensors of one shape, strides and dtype give ``empty_like`` the first.
-_BINARY = frozenset((aten.add.Tensor, aten.sub.Tensor, aten.mul.Tensor))
+# In-place elementwise with no other argument: the tensor itself comes back.
+_IN_PLACE = frozenset(op.default for op in (aten.hardswish_, aten.hardsigmoid_, aten.silu_, aten.sigmoid_, aten.tanh_, aten.mish_))
+# Elementwise binary: two meta tensors of one shape, strides and dtype give ``empty_like`` the first;
+# two contiguous ones that broadcast give a contiguous tensor of the broadcast shape.
+_BINARY = frozenset((aten.add.Tensor, aten.sub.Tensor, aten.mul.Tensor, aten.div.Tensor))
+# In-place binary: a meta tensor and another of its dtype that broadcasts to its shape.
+_BINARY_IN_PLACE = frozenset((aten.add_.Tensor, aten.sub_.Tensor, aten.mul_.Tensor, aten.div_.Tensor))
+# A meta float tensor and a Python number (not complex): ``empty_like`` the tensor.
+_SCALAR = frozenset((aten.add.Scalar, aten.sub.Scalar, aten.mul.Scalar, aten.div.Scalar))
+_SCALAR_IN_PLACE = frozenset((aten.add_.Scalar, aten.sub_.Scalar, aten.mul_.Scalar, aten.div_.Scalar))
 # In-place random fills (nn.init on a meta model): nothing to fill, the tensor itself comes back.
 _FILLS = frozenset(op.default for op in (aten.normal_, aten.uniform_))
 _LOW_PRECISION = (torch.float16, torch.bfloat16)
@@ -66,6 +74,15 @@ def _like(x: torch.Tensor) -> torch.Tensor | None:
     return None
 
 
+def _row_major(x: torch.Tensor) -> bool:
+    """Contiguous with exactly a new tensor's strides (``is_contiguous`` also takes odd strides on size-1 dims, which torch keeps)."""
+    strides, step = [], 1
+    for size in reversed(x.shape):
+        strides.append(step)
+        step *= max(size, 1)
+    return x.stride() == tuple(reversed(strides))
+
+
 def _stats(x: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
     return _empty(shape, torch.float32 if x.dtype in _LOW_PRECISION else x.dtype)
 
@@ -92,9 +109,83 @@ def _layer_norm(x: Any, shape: Any, weight: Any, bias: Any, eps: Any) -> Any:
     return _empty(x.shape, x.dtype), _stats(x, kept), _stats(x, kept)
 
 
+def _broadcast(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...] | None:
+    """The broadcast shape of ``a`` and ``b``, or None where they do not broadcast."""
+    rank = max(len(a), len(b))
+    a, b = (1,) * (rank - len(a)) + tuple(a), (1,) * (rank - len(b)) + tuple(b)
+    if any(m != n and 1 not in (m, n) for m, n in zip(a, b)):
+        return None
+    return tuple(n if m == 1 else m for m, n in zip(a, b))
+
+
 def _binary(a: Any, b: Any) -> Any:
-    same = _is_meta_float(a) and _is_meta(b) and a.dtype == b.dtype and a.shape == b.shape and a.stride() == b.stride()
-    return _like(a) if same else None
+    if not (_is_meta_float(a) and _is_meta(b) and a.dtype == b.dtype):
+        return None
+    if a.shape == b.shape and a.stride() == b.stride():
+        return _like(a)
+    shape = _broadcast(a.shape, b.shape) if _row_major(a) and _row_major(b) else None
+    return None if shape is None else _empty(shape, a.dtype)
+
+
+def _binary_in_place(a: Any, b: Any) -> Any:
+    fits = _is_meta_float(a) and _is_meta(b) and a.dtype == b.dtype and _broadcast(a.shape, b.shape) == tuple(a.shape)
+    return a if fits else None
+
+
+def _is_number(value: Any) -> bool:
+    return type(value) in (int, float)
+
+
+def _scalar(a: Any, b: Any) -> Any:
+    return _like(a) if _is_meta_float(a) and _is_number(b) else None
+
+
+def _matmul_dtype(*tensors: Any) -> torch.dtype | None:
+    """The one float dtype of meta tensors, or None (torch's error about mixed dtypes)."""
+    if not all(_is_meta_float(t) for t in tensors) or len({t.dtype for t in tensors}) != 1:
+        return None
+    return tensors[0].dtype
+
+
+def _mm(a: Any, b: Any) -> Any:
+    dtype = _matmul_dtype(a, b)
+    if dtype is None or a.dim() != 2 or b.dim() != 2 or a.shape[1] != b.shape[0]:
+        return None
+    return _empty((a.shape[0], b.shape[1]), dtype)
+
+
+def _addmm(bias: Any, a: Any, b: Any, beta: Any = 1, alpha: Any = 1) -> Any:
+    """``nn.Linear``'s op: ``bias`` broadcast to the product's shape."""
+    out = _mm(a, b)
+    if out is None or _matmul_dtype(bias, a) is None or not (_is_number(beta) and _is_number(alpha)):
+        return None
+    return out if bias.dim() <= 2 and _broadcast(bias.shape, out.shape) == tuple(out.shape) else None
+
+
+def _bmm(a: Any, b: Any) -> Any:
+    dtype = _matmul_dtype(a, b)
+    if dtype is None or a.dim() != 3 or b.dim() != 3 or a.shape[0] != b.shape[0] or a.shape[2] != b.shape[1]:
+        return None
+    return _empty((a.shape[0], a.shape[1], b.shape[2]), dtype)
+
+
+def _mean(x: Any, dims: Any, keepdim: Any = False, *, dtype: Any = None) -> Any:
+    """``mean.dim`` of a row-major float tensor over distinct dims, no dtype asked."""
+    dims = _ints(dims, tuple(range(1, 9)))
+    if not (_is_meta_float(x) and _row_major(x) and dims and type(keepdim) is bool and dtype is None and x.dim() > 0):
+        return None
+    rank = x.dim()
+    if not all(-rank <= d < rank for d in dims) or len({d % rank for d in dims}) != len(dims):
+        return None
+    reduced = {d % rank for d in dims}
+    shape = [1 if d in reduced else n for d, n in enumerate(x.shape) if keepdim or d not in reduced]
+    return _empty(shape, x.dtype)
+
+
+def _softmax(x: Any, dim: Any, half_to_float: Any = False) -> Any:
+    """``_softmax``/``_log_softmax`` (``half_to_float`` False) and ``_safe_softmax`` (no dtype asked) of a row-major tensor."""
+    fits = _is_meta_float(x) and _row_major(x) and type(dim) is int and -max(x.dim(), 1) <= dim < max(x.dim(), 1) and half_to_float in (False, None)
+    return _empty(x.shape, x.dtype) if fits else None
 
 
 def _cat(tensors: Any, dim: int = 0) -> Any:
@@ -154,8 +245,8 @@ def _pair(value: tuple[int, ...]) -> tuple[int, int]:
     return (value[0], value[-1])
 
 
-def _max_pool2d(x: Any, kernel: Any, stride: Any = (), padding: Any = (0,), dilation: Any = (1,), ceil_mode: Any = False) -> Any:
-    """``max_pool2d_with_indices``: the pooled tensor and its int64 indices, by torch's size rule."""
+def _pooled_shape(x: Any, kernel: Any, stride: Any, padding: Any, dilation: Any, ceil_mode: Any) -> tuple[int, ...] | None:
+    """A 2D pool's output shape by torch's size rule, or None where torch would refuse the arguments."""
     kernel, stride, padding, dilation = _ints(kernel, (1, 2)), _ints(stride, (0, 1, 2)), _ints(padding, (1, 2)), _ints(dilation, (1, 2))
     if not (_is_meta_float(x) and x.dim() in (3, 4) and kernel and stride is not None and padding and dilation and type(ceil_mode) is bool):
         return None
@@ -171,11 +262,45 @@ def _max_pool2d(x: Any, kernel: Any, stride: Any = (), padding: Any = (0,), dila
         if ceil_mode and (out - 1) * ss >= n + pp:
             out -= 1  # the last window must start inside the input or its left padding
         sizes.append(out)
-    if min(sizes) < 1:
+    return (*x.shape[:-2], *sizes) if min(sizes) >= 1 else None
+
+
+def _pool_layout(x: torch.Tensor) -> torch.memory_format:
+    return torch.channels_last if _channels_last_like(x) else torch.contiguous_format
+
+
+def _max_pool2d(x: Any, kernel: Any, stride: Any = (), padding: Any = (0,), dilation: Any = (1,), ceil_mode: Any = False) -> Any:
+    """``max_pool2d_with_indices``: the pooled tensor and its int64 indices."""
+    shape = _pooled_shape(x, kernel, stride, padding, dilation, ceil_mode)
+    if shape is None:
         return None
-    shape = (*x.shape[:-2], *sizes)
-    layout = torch.channels_last if _channels_last_like(x) else torch.contiguous_format
+    layout = _pool_layout(x)
     return (torch.empty(shape, dtype=x.dtype, device="meta", memory_format=layout), torch.empty(shape, dtype=torch.int64, device="meta", memory_format=layout))
+
+
+def _avg_pool2d(x: Any, kernel: Any, stride: Any = (), padding: Any = (0,), ceil_mode: Any = False, count_include_pad: Any = True, divisor_override: Any = None) -> Any:
+    shape = _pooled_shape(x, kernel, stride, padding, (1,), ceil_mode)
+    if shape is None or type(count_include_pad) is not bool or not (divisor_override is None or (type(divisor_override) is int and divisor_override != 0)):
+        return None
+    return torch.empty(shape, dtype=x.dtype, device="meta", memory_format=_pool_layout(x))
+
+
+def _adaptive_avg_pool2d(x: Any, output_size: Any) -> Any:
+    size = _ints(output_size, (2,))
+    if not (_is_meta_float(x) and x.dim() in (3, 4) and size and min(*x.shape[-3:], *size) > 0):
+        return None
+    return torch.empty((*x.shape[:-2], *size), dtype=x.dtype, device="meta", memory_format=_pool_layout(x))
+
+
+def _group_norm(x: Any, weight: Any, bias: Any, n: Any, c: Any, hxw: Any, groups: Any, eps: Any) -> Any:
+    """``native_group_norm``: the normalized tensor and the (N, groups) mean and rstd."""
+    if not (_is_meta_float(x) and _row_major(x) and x.dim() >= 2 and _all_meta(weight, bias) and all(type(v) is int for v in (n, c, hxw, groups))):
+        return None
+    if tuple(x.shape[:2]) != (n, c) or x.numel() != n * c * hxw or groups < 1 or c % groups:
+        return None
+    if any(t is not None and (tuple(t.shape) != (c,) or t.dtype != x.dtype) for t in (weight, bias)):
+        return None
+    return _empty(x.shape, x.dtype), _empty((n, groups), x.dtype), _empty((n, groups), x.dtype)
 
 
 def _upsample_nearest2d(x: Any, output_size: Any, scales_h: Any = None, scales_w: Any = None) -> Any:
@@ -189,12 +314,21 @@ def _upsample_nearest2d(x: Any, output_size: Any, scales_h: Any = None, scales_w
     return out
 
 
+def _upsample_2d(x: Any, output_size: Any, align_corners: Any, scales_h: Any = None, scales_w: Any = None) -> Any:
+    """``upsample_bilinear2d``/``upsample_bicubic2d`` to ``output_size``: nearest's layout rule."""
+    return _upsample_nearest2d(x, output_size) if type(align_corners) is bool and all(s is None or _is_number(s) for s in (scales_h, scales_w)) else None
+
+
 def _positional(answer: Callable[..., Any], least: int, most: int) -> Callable[[tuple[Any, ...], dict[str, Any]], Any]:
     return lambda args, kwargs: answer(*args) if not kwargs and least <= len(args) <= most else None
 
 
 def _elementwise(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     return _like(args[0]) if _is_meta_float(args[0]) else None
+
+
+def _in_place(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    return args[0] if len(args) == 1 and not kwargs and _is_meta_float(args[0]) else None
 
 
 def _fill(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -204,7 +338,23 @@ def _fill(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
 # Each op's answer from (args, kwargs): the result, or None to let torch run the op.
 _ANSWERS: dict[Any, Callable[[tuple[Any, ...], dict[str, Any]], Any]] = {
     **{op: _elementwise for op in _ELEMENTWISE},
+    **{op: _in_place for op in _IN_PLACE},
     **{op: (lambda args, kwargs: _binary(*args) if len(args) == 2 and set(kwargs) <= {"alpha"} else None) for op in _BINARY},
+    **{op: (lambda args, kwargs: _binary_in_place(*args) if len(args) == 2 and set(kwargs) <= {"alpha"} else None) for op in _BINARY_IN_PLACE},
+    **{op: _positional(_scalar, 2, 2) for op in _SCALAR},
+    **{op: (lambda args, kwargs: args[0] if _positional(_scalar, 2, 2)(args, kwargs) is not None else None) for op in _SCALAR_IN_PLACE},
+    aten.mm.default: _positional(_mm, 2, 2),
+    aten.bmm.default: _positional(_bmm, 2, 2),
+    aten.addmm.default: lambda args, kwargs: _addmm(*args, **kwargs) if 3 <= len(args) <= 5 and set(kwargs) <= {"beta", "alpha"} else None,
+    aten.mean.dim: lambda args, kwargs: _mean(*args, **kwargs) if 2 <= len(args) <= 3 and set(kwargs) <= {"dtype"} else None,
+    aten._softmax.default: _positional(_softmax, 3, 3),
+    aten._log_softmax.default: _positional(_softmax, 3, 3),
+    aten._safe_softmax.default: lambda args, kwargs: _softmax(*args) if len(args) == 2 and kwargs.get("dtype") is None else None,
+    aten.avg_pool2d.default: _positional(_avg_pool2d, 2, 7),
+    aten._adaptive_avg_pool2d.default: _positional(_adaptive_avg_pool2d, 2, 2),
+    aten.native_group_norm.default: _positional(_group_norm, 8, 8),
+    aten.upsample_bilinear2d.default: _positional(_upsample_2d, 3, 5),
+    aten.upsample_bicubic2d.default: _positional(_upsample_2d, 3, 5),
     **{op: _fill for op in _FILLS},
     aten.cat.default: lambda args, kwargs: _cat(*args, **kwargs),
     aten.native_batch_norm.default: _positional(_batch_norm, 8, 8),

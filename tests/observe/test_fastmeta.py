@@ -174,3 +174,147 @@ def test_a_meta_yolov4_verify_and_resolutions_import_no_sympy():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip().splitlines()[-1] == "[]"  # nor hypothesis nor graphviz: imported by the commands that use them
+
+
+def same_as_torch(call):  # type: ignore[no-untyped-def]
+    """``call`` gives torch's layout under FastMeta, or raises torch's own error."""
+    try:
+        expected = call()
+    except Exception as plain:  # noqa: BLE001 - torch's error, whatever its type
+        with FastMeta(), pytest.raises(Exception) as fast:
+            call()
+        assert (type(fast.value), str(fast.value)) == (type(plain), str(plain))
+        return
+    with FastMeta():
+        got = call()
+    assert layout(got) == layout(expected)
+
+
+def channels_last(x: torch.Tensor) -> torch.Tensor:
+    return x.to(memory_format=torch.channels_last)
+
+
+MAPS = {
+    "contiguous": meta(2, 6, 9, 10),
+    "channels_last": channels_last(meta(2, 6, 9, 10)),
+    "3d": meta(6, 7, 8),
+    "1x1": meta(1, 4, 1, 1),
+    "channels_last 1x1": channels_last(meta(1, 4, 1, 1)),
+    "float16": meta(2, 6, 9, 10, dtype=torch.float16),
+    "transposed": meta(2, 6, 10, 9).transpose(2, 3),
+}
+AVG_POOLS = [  # kernel, stride, padding, ceil_mode, count_include_pad, divisor_override
+    (k, s, p, c, i, d)
+    for k in (1, 2, 3, (3, 2))
+    for s in (None, 1, 2, (3, 1))
+    for p in (0, 1, (1, 0))
+    for c in (False, True)
+    for i in (False, True)
+    for d in (None, 3)
+]
+
+
+@pytest.mark.parametrize("x", MAPS)
+def test_avg_pool_sizes_are_torchs(x):
+    for kernel, stride, padding, ceil_mode, include, divisor in AVG_POOLS:
+        same_as_torch(lambda: F.avg_pool2d(MAPS[x], kernel, stride, padding, ceil_mode, include, divisor))
+
+
+@pytest.mark.parametrize("x", MAPS)
+@pytest.mark.parametrize("size", [1, 3, (4, 7), (9, 10), (13, 5), (1, 2)])
+def test_adaptive_avg_pool_sizes_are_torchs(x, size):  # 1: a mean over H and W
+    same_as_torch(lambda: F.adaptive_avg_pool2d(MAPS[x], size))
+
+
+MATRICES = {
+    "plain": (meta(5, 7), meta(7, 3)),
+    "transposed left": (meta(7, 5).t(), meta(7, 3)),
+    "transposed right": (meta(5, 7), meta(3, 7).t()),
+    "strided": (meta(5, 14)[:, ::2], meta(7, 6)[:, 1::2]),
+    "float16": (meta(5, 7, dtype=torch.float16), meta(7, 3, dtype=torch.float16)),
+    "empty": (meta(0, 7), meta(7, 3)),
+    "mismatch": (meta(5, 7), meta(6, 3)),
+    "dtypes": (meta(5, 7), meta(7, 3, dtype=torch.float16)),
+    "3d": (meta(5, 7, 1), meta(7, 3)),
+}
+
+
+@pytest.mark.parametrize("pair", MATRICES)
+def test_matrix_products_are_torchs(pair):
+    a, b = MATRICES[pair]
+    same_as_torch(lambda: torch.mm(a, b))
+    for bias in (meta(3), meta(1), meta(5, 3), meta(1, 3), meta(5, 1), meta(4), meta(2, 5, 3), meta(3, dtype=torch.float64)):
+        same_as_torch(lambda: torch.addmm(bias, a, b))
+        same_as_torch(lambda: torch.addmm(bias, a, b, beta=0.5, alpha=2))
+    if a.dim() == 2 and b.dim() == 2:
+        same_as_torch(lambda: torch.bmm(a.expand(4, *a.shape), b.expand(4, *b.shape)))
+        same_as_torch(lambda: torch.bmm(a.unsqueeze(0).expand(4, *a.shape), b.expand(3, *b.shape)))
+    same_as_torch(lambda: F.linear(meta(2, 5, 7), meta(3, 7), meta(3)))
+
+
+@pytest.mark.parametrize("x", MAPS)
+def test_means_are_torchs(x):
+    for dims in ([-1, -2], [2, 3], [1], [0, 2], [-1], [3, -1], [4], []):
+        for keepdim in (False, True):
+            same_as_torch(lambda: MAPS[x].mean(dims, keepdim=keepdim))
+    same_as_torch(lambda: MAPS[x].mean([-1], dtype=torch.float64))
+
+
+@pytest.mark.parametrize("x", MAPS)
+def test_softmaxes_are_torchs(x):
+    for dim in (0, 1, -1, 3, 4, -5):
+        same_as_torch(lambda: MAPS[x].softmax(dim))
+        same_as_torch(lambda: MAPS[x].log_softmax(dim))
+        same_as_torch(lambda: aten._safe_softmax(MAPS[x], dim))
+    same_as_torch(lambda: MAPS[x].softmax(-1, dtype=torch.float64))
+    same_as_torch(lambda: aten._softmax(MAPS[x], -1, True))
+
+
+@pytest.mark.parametrize("x", MAPS)
+def test_elementwise_broadcasts_and_in_place_ops_are_torchs(x):
+    x = MAPS[x]
+    others = [meta(*x.shape[1:]), meta(x.shape[-1]), meta(1, *x.shape[1:2], *[1] * (x.dim() - 2)), meta(1), meta(3), meta(*x.shape, 1), meta(()), meta(x.shape[-1], dtype=torch.float64)]
+    for other in others:
+        for op in (torch.add, torch.sub, torch.mul, torch.div):
+            same_as_torch(lambda: op(x, other))
+            same_as_torch(lambda: op(other, x))
+        for name in ("add_", "sub_", "mul_", "div_"):
+            same_as_torch(lambda: getattr(x.clone(), name)(other))
+    for number in (2, 0.5, True):
+        same_as_torch(lambda: x * number)
+        same_as_torch(lambda: x + number)
+        same_as_torch(lambda: x.clone().div_(number))
+    for name in ("hardswish_", "hardsigmoid_", "silu_", "sigmoid_", "tanh_", "mish_"):
+        op = getattr(torch.ops.aten, name)
+        same_as_torch(lambda: op(x.clone()))
+
+
+@pytest.mark.parametrize("x", [meta(2, 8, 5, 7), meta(2, 8, 5), meta(3, 8), meta(2, 8, 5, 7, dtype=torch.float16), channels_last(meta(2, 8, 5, 7))], ids=["4d", "3d", "2d", "float16", "channels_last"])
+@pytest.mark.parametrize("groups", [1, 2, 4, 8, 3])
+def test_group_norm_is_torchs(x, groups):
+    same_as_torch(lambda: F.group_norm(x, groups, meta(8, dtype=x.dtype), meta(8, dtype=x.dtype)))
+    same_as_torch(lambda: F.group_norm(x, groups))
+    same_as_torch(lambda: aten.native_group_norm(x, None, None, x.shape[0], 8, x[0, 0].numel(), groups, 1e-5))
+    same_as_torch(lambda: F.group_norm(x, groups, meta(7, dtype=x.dtype), None))
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
+@pytest.mark.parametrize("x", ["contiguous", "channels_last", "1x1", "channels_last 1x1", "float16"])
+def test_bilinear_and_bicubic_upsampling_are_torchs(x, mode):
+    for align_corners in (False, True):
+        for size in (None, (1, 1), (7, 3), (26, 26)):
+            for scale in ((None, 2, 1.5, (2, 0.5)) if size is None else (None,)):
+                same_as_torch(lambda: F.interpolate(MAPS[x], size=size, scale_factor=scale, mode=mode, align_corners=align_corners))
+    same_as_torch(lambda: aten.upsample_bilinear2d(MAPS[x], [0, 4], False))
+
+
+@pytest.mark.parametrize("is_causal", [False, True])
+@pytest.mark.parametrize("mask", [None, "bool", "float", "broadcast"])
+@pytest.mark.parametrize("dropout", [0.0, 0.1])
+def test_scaled_dot_product_attention_is_torchs(is_causal, mask, dropout):
+    q, k, v = meta(2, 4, 16, 8), meta(2, 4, 12, 8), meta(2, 4, 12, 6)
+    masks = {None: None, "bool": torch.empty(16, 12, dtype=torch.bool, device="meta"), "float": meta(2, 4, 16, 12), "broadcast": meta(1, 1, 16, 12)}
+    if is_causal and mask is not None:
+        return  # torch refuses both at once: covered by its own tests
+    for args in ((q, k, v), (q.transpose(1, 2).contiguous().transpose(1, 2), k, v), (q[..., :4], k[..., :4], v)):
+        same_as_torch(lambda: F.scaled_dot_product_attention(*args, attn_mask=masks[mask], dropout_p=dropout, is_causal=is_causal))
