@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -318,3 +319,21 @@ def test_scaled_dot_product_attention_is_torchs(is_causal, mask, dropout):
         return  # torch refuses both at once: covered by its own tests
     for args in ((q, k, v), (q.transpose(1, 2).contiguous().transpose(1, 2), k, v), (q[..., :4], k[..., :4], v)):
         same_as_torch(lambda: F.scaled_dot_product_attention(*args, attn_mask=masks[mask], dropout_p=dropout, is_causal=is_causal))
+
+
+@pytest.mark.parametrize("factory", ["mobilenetv3", "efficientnet", "regnet"])
+def test_a_meta_corpus_forward_imports_neither_sympy_nor_dynamo(factory):
+    """Linear layers, squeeze-excite means, in-place activations and broadcast products: all answered by shape."""
+    models = Path(__file__).resolve().parents[1] / "models"
+    code = (
+        f"import sys; sys.path.insert(0, {str(models)!r})\n"
+        "import torch\n"
+        f"from corpus.{factory} import {factory}\n"
+        "from archcheck.observe.trace import observe\n"
+        f"model = {factory}().eval().to('meta')\n"
+        "seen = observe(model, [torch.empty(1, 3, 64, 64, device='meta')])\n"
+        "assert seen.crash is None, seen.crash\n"
+        "print(sorted(m for m in ('sympy', 'torch._dynamo') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
