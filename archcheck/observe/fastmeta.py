@@ -15,6 +15,7 @@ sees every op as before, and FastMeta answers when that mode calls it.
 
 from __future__ import annotations
 
+import math
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Callable, Iterable
 
@@ -76,11 +77,7 @@ def _like(x: torch.Tensor) -> torch.Tensor | None:
 
 def _row_major(x: torch.Tensor) -> bool:
     """Contiguous with exactly a new tensor's strides (``is_contiguous`` also takes odd strides on size-1 dims, which torch keeps)."""
-    strides, step = [], 1
-    for size in reversed(x.shape):
-        strides.append(step)
-        step *= max(size, 1)
-    return x.stride() == tuple(reversed(strides))
+    return x.stride() == _contiguous_strides(x.shape)
 
 
 def _stats(x: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
@@ -118,13 +115,120 @@ def _broadcast(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...] | None
     return tuple(n if m == 1 else m for m, n in zip(a, b))
 
 
+def _contiguous_strides(shape: Any) -> tuple[int, ...]:
+    strides, step = [], 1
+    for size in reversed(shape):
+        strides.append(step)
+        step *= max(size, 1)
+    return tuple(reversed(strides))
+
+
+def _dense(shape: Any, strides: tuple[int, ...]) -> bool:
+    """Some order of the dims is contiguous (size-1 dims' strides do not count): torch's non-overlapping-and-dense."""
+    if math.prod(shape) < 2:
+        return True
+    step = 1
+    for size, stride in sorted(((n, st) for n, st in zip(shape, strides) if n != 1), key=lambda pair: pair[1]):
+        if stride != step:
+            return False
+        step *= size
+    return True
+
+
+def _expanded_strides(x: torch.Tensor, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """``x.expand(shape).stride()``: 0 where it broadcasts; a new size-1 dim spans the dims after it."""
+    strides = [0] * len(shape)
+    lead = len(shape) - x.dim()
+    for d in reversed(range(len(shape))):
+        if d >= lead:
+            size, stride = x.shape[d - lead], x.stride()[d - lead]
+        else:
+            size, stride = 1, (shape[d + 1] * strides[d + 1] if d + 1 < len(shape) else 1)
+        strides[d] = 0 if size != shape[d] else stride
+    return tuple(strides)
+
+
+def _order_matters(shape: tuple[int, ...], operands: list[tuple[int, ...]], a: int, b: int) -> int:
+    """torch's ``should_swap`` of dims ``a`` and ``b`` over the operands' strides."""
+    for strides in operands:
+        sa, sb = strides[a], strides[b]
+        if sa == 0 or sb == 0:
+            continue
+        if sa == sb:
+            if shape[a] == 0 or (shape[b] != 0 and shape[b] >= shape[a]) or (shape[b] != 0 and shape[a] != 0 and shape[b] % shape[a] == 0):
+                continue
+            return 1
+        return -1 if (sa == 0 or sb >= sa or sb % sa == 0) else 1
+    return 0
+
+
+def _elementwise_strides(shape: tuple[int, ...], tensors: tuple[torch.Tensor, ...]) -> tuple[int, ...]:
+    """torch's ``compute_elementwise_output_strides`` for ``tensors`` broadcast to ``shape`` (theirs imports sympy)."""
+    rank = len(shape)
+    operands = [_expanded_strides(t, shape) for t in tensors]
+    if rank == 0:
+        return ()
+    if rank == 1:
+        return (1,)
+    if len(operands) == 1:
+        return operands[0] if _dense(shape, operands[0]) else _contiguous_strides(shape)
+    row_major = all(_is_contiguous(shape, st) for st in operands)
+    channels_last = all(_is_channels_last(shape, st) for st in operands)
+    if row_major and not channels_last:
+        perm = list(range(rank))
+    elif channels_last and not row_major:
+        perm = [0, *range(2, rank), 1]
+    else:
+        perm = list(reversed(range(rank)))
+        for i in range(1, rank):
+            second = i
+            for first in reversed(range(i)):
+                order = _order_matters(shape, operands, perm[first], perm[second])
+                if order > 0:
+                    perm[first], perm[second] = perm[second], perm[first]
+                    second = first
+                elif order < 0:
+                    break
+        perm.reverse()
+    physical = _contiguous_strides([shape[d] for d in perm])
+    strides = [0] * rank
+    for place, d in enumerate(perm):
+        strides[d] = physical[place]
+    return tuple(strides)
+
+
+def _nested(shape: Any, strides: tuple[int, ...], order: Iterable[int]) -> bool:
+    """The dims in ``order`` (innermost first) have nested strides; size-1 dims do not count."""
+    step = 1
+    for d in order:
+        if shape[d] != 1:
+            if strides[d] != step:
+                return False
+            step *= shape[d]
+    return True
+
+
+def _is_contiguous(shape: Any, strides: tuple[int, ...]) -> bool:
+    """torch's ``is_contiguous``: fewer than 2 elements always are."""
+    return math.prod(shape) < 2 or _nested(shape, strides, reversed(range(len(shape))))
+
+
+def _is_channels_last(shape: Any, strides: tuple[int, ...]) -> bool:
+    """torch's ``is_channels_last_contiguous_2d`` (no shortcut for few elements)."""
+    return len(shape) == 4 and _nested(shape, strides, (1, 3, 2, 0))
+
+
+def _elementwise_result(shape: tuple[int, ...], dtype: torch.dtype, *tensors: torch.Tensor) -> torch.Tensor:
+    return torch.empty_strided(shape, _elementwise_strides(shape, tensors), dtype=dtype, device="meta")
+
+
 def _binary(a: Any, b: Any) -> Any:
     if not (_is_meta_float(a) and _is_meta(b) and a.dtype == b.dtype):
         return None
     if a.shape == b.shape and a.stride() == b.stride():
-        return _like(a)
-    shape = _broadcast(a.shape, b.shape) if _row_major(a) and _row_major(b) else None
-    return None if shape is None else _empty(shape, a.dtype)
+        return _unary(a)
+    shape = _broadcast(a.shape, b.shape)
+    return None if shape is None else _elementwise_result(shape, a.dtype, a, b)
 
 
 def _binary_in_place(a: Any, b: Any) -> Any:
@@ -136,8 +240,13 @@ def _is_number(value: Any) -> bool:
     return type(value) in (int, float)
 
 
+def _unary(x: Any) -> Any:
+    """An elementwise op's result on ``x`` alone."""
+    return _elementwise_result(tuple(x.shape), x.dtype, x) if _is_meta_float(x) else None
+
+
 def _scalar(a: Any, b: Any) -> Any:
-    return _like(a) if _is_meta_float(a) and _is_number(b) else None
+    return _unary(a) if _is_number(b) else None
 
 
 def _matmul_dtype(*tensors: Any) -> torch.dtype | None:
@@ -324,7 +433,7 @@ def _positional(answer: Callable[..., Any], least: int, most: int) -> Callable[[
 
 
 def _elementwise(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    return _like(args[0]) if _is_meta_float(args[0]) else None
+    return _unary(args[0])
 
 
 def _in_place(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

@@ -337,3 +337,32 @@ def test_a_meta_corpus_forward_imports_neither_sympy_nor_dynamo(factory):
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+LAYOUTS = {  # each (2, 6, 4, 5) or broadcastable to it
+    "contiguous": meta(2, 6, 4, 5),
+    "channels_last": channels_last(meta(2, 6, 4, 5)),
+    "permuted": meta(4, 2, 5, 6).permute(1, 3, 0, 2),
+    "sliced": meta(2, 12, 4, 5)[:, ::2],
+    "sliced last": meta(2, 6, 4, 10)[..., 3:8],
+    "expanded": meta(1, 6, 1, 1).expand(2, 6, 4, 5),
+    "per channel": meta(1, 6, 1, 1),
+    "per channel, channels_last": channels_last(meta(1, 6, 1, 1)),
+    "rows": meta(4, 5),
+    "transposed rows": meta(5, 4).t(),
+    "odd size-1 strides": meta(2, 1, 4, 5).as_strided((2, 6, 4, 5), (120, 20, 5, 1))[:, :1],
+    "scalar": meta(()),
+    "empty": meta(0, 6, 4, 5),
+}
+
+
+@pytest.mark.parametrize("left", LAYOUTS)
+def test_elementwise_strides_over_layouts_are_torchs(left):
+    """Output strides follow torch's rule over both operands' layouts (its order of dims, broadcast dims aside)."""
+    a = LAYOUTS[left]
+    for b in LAYOUTS.values():
+        for op in (torch.add, torch.mul):
+            same_as_torch(lambda: op(a, b))
+    same_as_torch(lambda: a * 0.5)
+    same_as_torch(lambda: torch.sigmoid(a))
+    same_as_torch(lambda: F.silu(a))
