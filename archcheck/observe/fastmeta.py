@@ -298,8 +298,9 @@ def _softmax(x: Any, dim: Any, half_to_float: Any = False) -> Any:
 
 
 def _cat(tensors: Any, dim: int = 0) -> Any:
-    """Contiguous meta tensors of one dtype that agree on every other dim (else torch's error)."""
-    if not tensors or not all(_is_meta(t) and t.is_contiguous() for t in tensors):
+    """Meta tensors of one dtype that agree on every other dim (else torch's error), not all channels-last:
+    the result is contiguous (torch's memory format for mixed or row-major inputs)."""
+    if not tensors or not all(_is_meta(t) for t in tensors) or all(_channels_last_like(t) for t in tensors):
         return None
     first = tensors[0]
     rank = first.dim()
@@ -316,8 +317,9 @@ def _cat(tensors: Any, dim: int = 0) -> Any:
 
 
 def _convolution(x: Any, weight: Any, bias: Any, stride: Any, padding: Any, dilation: Any, transposed: Any, output_padding: Any, groups: Any) -> Any:
-    """A plain (not transposed) convolution of contiguous meta tensors whose every size fits."""
-    if transposed or not (_is_meta_float(x) and _is_meta(weight) and _all_meta(bias)) or not (x.is_contiguous() and weight.is_contiguous()):
+    """A plain (not transposed) convolution of meta tensors whose every size fits: contiguous whatever the
+    inputs' layout (torch's meta kernel cannot know the backend, so it leaves the format contiguous)."""
+    if transposed or not (_is_meta_float(x) and _is_meta(weight) and _all_meta(bias)):
         return None
     spatial = x.dim() - 2
     if spatial < 1 or weight.dim() != x.dim() or x.dtype != weight.dtype or not (len(stride) == len(padding) == len(dilation) == spatial):
@@ -448,7 +450,7 @@ def _fill(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
 _ANSWERS: dict[Any, Callable[[tuple[Any, ...], dict[str, Any]], Any]] = {
     **{op: _elementwise for op in _ELEMENTWISE},
     **{op: _in_place for op in _IN_PLACE},
-    **{op: (lambda args, kwargs: _binary(*args) if len(args) == 2 and set(kwargs) <= {"alpha"} else None) for op in _BINARY},
+    **{op: (lambda args, kwargs: (_scalar if _is_number(args[-1]) else _binary)(*args) if len(args) == 2 and set(kwargs) <= {"alpha"} else None) for op in _BINARY},
     **{op: (lambda args, kwargs: _binary_in_place(*args) if len(args) == 2 and set(kwargs) <= {"alpha"} else None) for op in _BINARY_IN_PLACE},
     **{op: _positional(_scalar, 2, 2) for op in _SCALAR},
     **{op: (lambda args, kwargs: args[0] if _positional(_scalar, 2, 2)(args, kwargs) is not None else None) for op in _SCALAR_IN_PLACE},

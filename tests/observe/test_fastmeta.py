@@ -203,6 +203,7 @@ MAPS = {
     "channels_last 1x1": channels_last(meta(1, 4, 1, 1)),
     "float16": meta(2, 6, 9, 10, dtype=torch.float16),
     "transposed": meta(2, 6, 10, 9).transpose(2, 3),
+    "permuted": meta(2, 9, 10, 6).permute(0, 3, 1, 2),
 }
 AVG_POOLS = [  # kernel, stride, padding, ceil_mode, count_include_pad, divisor_override
     (k, s, p, c, i, d)
@@ -321,9 +322,10 @@ def test_scaled_dot_product_attention_is_torchs(is_causal, mask, dropout):
         same_as_torch(lambda: F.scaled_dot_product_attention(*args, attn_mask=masks[mask], dropout_p=dropout, is_causal=is_causal))
 
 
-@pytest.mark.parametrize("factory", ["mobilenetv3", "efficientnet", "regnet"])
-def test_a_meta_corpus_forward_imports_neither_sympy_nor_dynamo(factory):
-    """Linear layers, squeeze-excite means, in-place activations and broadcast products: all answered by shape."""
+@pytest.mark.parametrize("factory, side", [("mobilenetv3", 64), ("efficientnet", 64), ("regnet", 64), ("convnext", 64), ("vit", 32)])
+def test_a_meta_corpus_forward_imports_neither_sympy_nor_dynamo(factory, side):
+    """Linear layers, squeeze-excite means, in-place activations, broadcast products, channels-last
+    convolutions, attention's softmax and matrix products: all answered by shape."""
     models = Path(__file__).resolve().parents[1] / "models"
     code = (
         f"import sys; sys.path.insert(0, {str(models)!r})\n"
@@ -331,7 +333,7 @@ def test_a_meta_corpus_forward_imports_neither_sympy_nor_dynamo(factory):
         f"from corpus.{factory} import {factory}\n"
         "from archcheck.observe.trace import observe\n"
         f"model = {factory}().eval().to('meta')\n"
-        "seen = observe(model, [torch.empty(1, 3, 64, 64, device='meta')])\n"
+        f"seen = observe(model, [torch.empty(1, 3, {side}, {side}, device='meta')])\n"
         "assert seen.crash is None, seen.crash\n"
         "print(sorted(m for m in ('sympy', 'torch._dynamo') if m in sys.modules))\n"
     )
@@ -366,3 +368,22 @@ def test_elementwise_strides_over_layouts_are_torchs(left):
     same_as_torch(lambda: a * 0.5)
     same_as_torch(lambda: torch.sigmoid(a))
     same_as_torch(lambda: F.silu(a))
+
+
+@pytest.mark.parametrize("x", ["contiguous", "channels_last", "transposed", "1x1", "channels_last 1x1"])
+def test_convolutions_of_any_layout_are_torchs(x):
+    x = MAPS[x]
+    channels = x.shape[1]
+    for weight in (meta(8, channels, 3, 3), channels_last(meta(8, channels, 3, 3)), meta(channels, 1, 7, 7), channels_last(meta(channels, 1, 2, 2))):
+        groups = channels // weight.shape[1]
+        same_as_torch(lambda: F.conv2d(x, weight, None, 1, 1, 1, groups))
+        same_as_torch(lambda: F.conv2d(x, weight, meta(weight.shape[0]), 2, 3, 1, groups))
+
+
+@pytest.mark.parametrize("first", ["contiguous", "channels_last", "permuted", "sliced", "expanded", "per channel, channels_last"])
+def test_cats_of_any_layout_are_torchs(first):
+    a = LAYOUTS[first]
+    for b in (LAYOUTS["contiguous"], LAYOUTS["channels_last"], LAYOUTS["permuted"], meta(2, 3, 4, 5), channels_last(meta(2, 3, 4, 5))):
+        for dim in (1, 0, -1):
+            same_as_torch(lambda: torch.cat([a, b], dim))
+    same_as_torch(lambda: torch.cat([meta(1, 1, 32).expand(2, 1, 32), meta(2, 32, 16).transpose(1, 2)], 1))  # ViT's class token
