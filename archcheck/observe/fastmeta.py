@@ -41,6 +41,8 @@ _BINARY = frozenset((aten.add.Tensor, aten.sub.Tensor, aten.mul.Tensor, aten.div
 _BINARY_IN_PLACE = frozenset((aten.add_.Tensor, aten.sub_.Tensor, aten.mul_.Tensor, aten.div_.Tensor))
 # A meta float tensor and a Python number (not complex): ``empty_like`` the tensor.
 _SCALAR = frozenset((aten.add.Scalar, aten.sub.Scalar, aten.mul.Scalar, aten.div.Scalar))
+# A meta float tensor compared with a Python number: a bool tensor.
+_COMPARISONS = frozenset((aten.gt.Scalar, aten.ge.Scalar, aten.lt.Scalar, aten.le.Scalar, aten.eq.Scalar, aten.ne.Scalar))
 _SCALAR_IN_PLACE = frozenset((aten.add_.Scalar, aten.sub_.Scalar, aten.mul_.Scalar, aten.div_.Scalar))
 # In-place random fills (nn.init on a meta model): nothing to fill, the tensor itself comes back.
 _FILLS = frozenset(op.default for op in (aten.normal_, aten.uniform_))
@@ -278,17 +280,57 @@ def _bmm(a: Any, b: Any) -> Any:
     return _empty((a.shape[0], a.shape[1], b.shape[2]), dtype)
 
 
-def _mean(x: Any, dims: Any, keepdim: Any = False, *, dtype: Any = None) -> Any:
-    """``mean.dim`` of a row-major float tensor over distinct dims, no dtype asked."""
-    dims = _ints(dims, tuple(range(1, 9)))
-    if not (_is_meta_float(x) and _row_major(x) and dims and type(keepdim) is bool and dtype is None and x.dim() > 0):
+def _reduced(x: torch.Tensor, dims: Any, keepdim: Any, empty_means_all: bool) -> list[int] | None:
+    """The shape of a reduction of ``x`` over distinct ``dims`` (all of them where none is named and
+    ``empty_means_all``), or None where torch would refuse. Whatever ``x``'s layout, the result is contiguous."""
+    dims = _ints(dims, tuple(range(0 if empty_means_all else 1, 9)))
+    if dims is None or not (type(keepdim) is bool and x.dim() > 0):
         return None
     rank = x.dim()
     if not all(-rank <= d < rank for d in dims) or len({d % rank for d in dims}) != len(dims):
         return None
-    reduced = {d % rank for d in dims}
-    shape = [1 if d in reduced else n for d, n in enumerate(x.shape) if keepdim or d not in reduced]
-    return _empty(shape, x.dtype)
+    reduced = {d % rank for d in dims} or set(range(rank))
+    if not empty_means_all and any(x.shape[d] == 0 for d in reduced):
+        return None
+    return [1 if d in reduced else n for d, n in enumerate(x.shape) if keepdim or d not in reduced]
+
+
+def _mean(x: Any, dims: Any, keepdim: Any = False, *, dtype: Any = None) -> Any:
+    """``mean.dim`` of a float tensor over distinct dims, no dtype asked."""
+    shape = _reduced(x, dims, keepdim, False) if _is_meta_float(x) and dtype is None else None
+    return None if shape is None else _empty(shape, x.dtype)
+
+
+def _amax(x: Any, dims: Any = (), keepdim: Any = False) -> Any:
+    """``amax``/``amin`` of a non-empty float tensor (torch refuses to reduce an empty dim)."""
+    shape = _reduced(x, dims, keepdim, True) if _is_meta_float(x) and x.numel() > 0 else None
+    return None if shape is None else _empty(shape, x.dtype)
+
+
+def _compare(x: Any, number: Any) -> Any:
+    """``x > number`` and its kin: a bool tensor with elementwise strides."""
+    if not (_is_meta_float(x) and _is_number(number)):
+        return None
+    return torch.empty_strided(x.shape, _elementwise_strides(tuple(x.shape), (x,)), dtype=torch.bool, device="meta")
+
+
+def _stack(tensors: Any, dim: int = 0) -> Any:
+    """Row-major meta tensors of one shape and dtype, stacked into a contiguous tensor (torch keeps other layouts)."""
+    if not (isinstance(tensors, (list, tuple)) and tensors and all(_is_meta(t) and _row_major(t) for t in tensors)) or type(dim) is not int:
+        return None
+    first = tensors[0]
+    if any(t.shape != first.shape or t.dtype != first.dtype for t in tensors) or not -first.dim() - 1 <= dim <= first.dim():
+        return None
+    shape = list(first.shape)
+    shape.insert(dim % (first.dim() + 1), len(tensors))
+    return _empty(shape, first.dtype)
+
+
+def _embedding(weight: Any, indices: Any, padding_idx: Any = -1, scale_grad_by_freq: Any = False, sparse: Any = False) -> Any:
+    """A lookup in a 2D float table by int64 or int32 indices: contiguous, the indices' shape and a row."""
+    if not (_is_meta_float(weight) and weight.dim() == 2 and _is_meta(indices) and indices.dtype in (torch.int64, torch.int32)):
+        return None
+    return _empty((*indices.shape, weight.shape[1]), weight.dtype)
 
 
 def _softmax(x: Any, dim: Any, half_to_float: Any = False) -> Any:
@@ -458,6 +500,11 @@ _ANSWERS: dict[Any, Callable[[tuple[Any, ...], dict[str, Any]], Any]] = {
     aten.bmm.default: _positional(_bmm, 2, 2),
     aten.addmm.default: lambda args, kwargs: _addmm(*args, **kwargs) if 3 <= len(args) <= 5 and set(kwargs) <= {"beta", "alpha"} else None,
     aten.mean.dim: lambda args, kwargs: _mean(*args, **kwargs) if 2 <= len(args) <= 3 and set(kwargs) <= {"dtype"} else None,
+    aten.amax.default: _positional(_amax, 1, 3),
+    aten.amin.default: _positional(_amax, 1, 3),
+    **{op: _positional(_compare, 2, 2) for op in _COMPARISONS},
+    aten.stack.default: lambda args, kwargs: _stack(*args, **kwargs) if 1 <= len(args) + len(kwargs) <= 2 and set(kwargs) <= {"dim"} else None,
+    aten.embedding.default: _positional(_embedding, 2, 5),
     aten._softmax.default: _positional(_softmax, 3, 3),
     aten._log_softmax.default: _positional(_softmax, 3, 3),
     aten._safe_softmax.default: lambda args, kwargs: _softmax(*args) if len(args) == 2 and kwargs.get("dtype") is None else None,

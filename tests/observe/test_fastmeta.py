@@ -387,3 +387,48 @@ def test_cats_of_any_layout_are_torchs(first):
         for dim in (1, 0, -1):
             same_as_torch(lambda: torch.cat([a, b], dim))
     same_as_torch(lambda: torch.cat([meta(1, 1, 32).expand(2, 1, 32), meta(2, 32, 16).transpose(1, 2)], 1))  # ViT's class token
+
+
+@pytest.mark.parametrize("x", MAPS)
+def test_amax_amin_and_comparisons_are_torchs(x):
+    x = MAPS[x]
+    for dims in ([], [-1], [1, 2], [0, -1], [4], [1, 1]):
+        for keepdim in (False, True):
+            same_as_torch(lambda: x.amax(dims, keepdim))
+            same_as_torch(lambda: x.amin(dims, keepdim))
+    same_as_torch(lambda: meta(0, 3).amax(0))
+    same_as_torch(lambda: meta(0, 3).amax(1))
+    for number in (0.5, 1, True):
+        same_as_torch(lambda: x > number)
+        same_as_torch(lambda: x <= number)
+        same_as_torch(lambda: x == number)
+
+
+@pytest.mark.parametrize("x", ["contiguous", "channels_last", "transposed", "1x1", "float16"])
+def test_stacks_are_torchs(x):
+    x = MAPS[x]
+    for dim in (0, 1, -1, x.dim(), -x.dim() - 1, x.dim() + 1):
+        same_as_torch(lambda: torch.stack([x, x, x], dim))
+        same_as_torch(lambda: torch.stack([x], dim=dim))
+    same_as_torch(lambda: torch.stack([x, x[:1]]))
+    same_as_torch(lambda: torch.stack([x, x.double()]))
+    same_as_torch(lambda: torch.stack([]))
+
+
+@pytest.mark.parametrize("indices", [(2, 10), (7,), (), (3, 0)])
+@pytest.mark.parametrize("dtype", [torch.int64, torch.int32, torch.float32])
+def test_embeddings_are_torchs(indices, dtype):
+    tokens = torch.empty(indices, dtype=dtype, device="meta")
+    same_as_torch(lambda: F.embedding(tokens, meta(100, 16)))
+    same_as_torch(lambda: F.embedding(tokens, meta(100, 16), padding_idx=0))
+    same_as_torch(lambda: F.embedding(tokens, meta(100, 16, 2)))
+    same_as_torch(lambda: F.embedding(tokens.t() if tokens.dim() == 2 else tokens, meta(16, 100).t()))
+
+
+@pytest.mark.parametrize("x", [name for name in LAYOUTS if name != "scalar"])
+def test_reductions_of_any_layout_are_torchs(x):
+    x = LAYOUTS[x]
+    for dims in ([-1], [1], [2, 3], [0, 2]):
+        for keepdim in (False, True):
+            same_as_torch(lambda: x.mean(dims, keepdim))
+            same_as_torch(lambda: x.amax(dims, keepdim))
