@@ -314,6 +314,19 @@ def _compare(x: Any, number: Any) -> Any:
     return torch.empty_strided(x.shape, _elementwise_strides(tuple(x.shape), (x,)), dtype=torch.bool, device="meta")
 
 
+def _topk(x: Any, k: Any, dim: Any = -1, largest: Any = True, sorted: Any = True) -> Any:
+    """The ``k`` largest (or smallest) along ``dim``: contiguous values and int64 indices."""
+    if not (_is_meta_float(x) and type(k) is int and type(dim) is int and type(largest) is bool and type(sorted) is bool):
+        return None
+    rank = max(x.dim(), 1)
+    if not -rank <= dim < rank or not 0 <= k <= (x.shape[dim] if x.dim() else 1):
+        return None
+    shape = list(x.shape)
+    if shape:
+        shape[dim] = k
+    return _empty(shape, x.dtype), _empty(shape, torch.int64)
+
+
 def _stack(tensors: Any, dim: int = 0) -> Any:
     """Row-major meta tensors of one shape and dtype, stacked into a contiguous tensor (torch keeps other layouts)."""
     if not (isinstance(tensors, (list, tuple)) and tensors and all(_is_meta(t) and _row_major(t) for t in tensors)) or type(dim) is not int:
@@ -505,6 +518,7 @@ _ANSWERS: dict[Any, Callable[[tuple[Any, ...], dict[str, Any]], Any]] = {
     **{op: _positional(_compare, 2, 2) for op in _COMPARISONS},
     aten.stack.default: lambda args, kwargs: _stack(*args, **kwargs) if 1 <= len(args) + len(kwargs) <= 2 and set(kwargs) <= {"dim"} else None,
     aten.embedding.default: _positional(_embedding, 2, 5),
+    aten.topk.default: _positional(_topk, 2, 5),
     aten._softmax.default: _positional(_softmax, 3, 3),
     aten._log_softmax.default: _positional(_softmax, 3, 3),
     aten._safe_softmax.default: lambda args, kwargs: _softmax(*args) if len(args) == 2 and kwargs.get("dtype") is None else None,

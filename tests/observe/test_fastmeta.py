@@ -432,3 +432,15 @@ def test_reductions_of_any_layout_are_torchs(x):
         for keepdim in (False, True):
             same_as_torch(lambda: x.mean(dims, keepdim))
             same_as_torch(lambda: x.amax(dims, keepdim))
+
+
+@pytest.mark.parametrize("x", ["contiguous", "channels_last", "transposed", "1x1", "float16"])
+def test_topk_is_torchs(x):
+    x = MAPS[x]
+    for k in (0, 1, 3, 9, 10, 11):
+        for dim in (-1, 0, 2, 4):
+            same_as_torch(lambda: x.topk(k, dim))
+            same_as_torch(lambda: x.topk(k, dim, largest=False, sorted=False))
+    same_as_torch(lambda: x.flatten(1).topk(10))
+    same_as_torch(lambda: meta(()).topk(1))
+    same_as_torch(lambda: meta(()).topk(2))
