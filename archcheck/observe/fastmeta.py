@@ -224,6 +224,17 @@ def _elementwise_result(shape: tuple[int, ...], dtype: torch.dtype, *tensors: to
     return torch.empty_strided(shape, _elementwise_strides(shape, tensors), dtype=dtype, device="meta")
 
 
+_INTEGERS = (torch.int64, torch.int32)
+
+
+def _integer_arithmetic(a: Any, b: Any, alpha: Any = 1) -> Any:
+    """``+``, ``-``, ``*`` of an int64/int32 tensor with one of its dtype or a Python int (index arithmetic)."""
+    if not (_is_meta(a) and a.dtype in _INTEGERS and type(alpha) is int and (type(b) is int or (_is_meta(b) and b.dtype == a.dtype))):
+        return None
+    shape = tuple(a.shape) if type(b) is int else _broadcast(a.shape, b.shape)
+    return None if shape is None else _elementwise_result(shape, a.dtype, *((a,) if type(b) is int else (a, b)))
+
+
 def _binary(a: Any, b: Any) -> Any:
     if not (_is_meta_float(a) and _is_meta(b) and a.dtype == b.dtype):
         return None
@@ -314,6 +325,16 @@ def _compare(x: Any, number: Any) -> Any:
     return torch.empty_strided(x.shape, _elementwise_strides(tuple(x.shape), (x,)), dtype=torch.bool, device="meta")
 
 
+def _masked_fill(x: Any, mask: Any, value: Any) -> Any:
+    """``x.masked_fill(mask, number)`` with a bool ``mask`` that broadcasts to ``x``'s shape: torch's
+    ``where(mask, number, x).contiguous()``, so contiguous unless the elementwise result already counts as such."""
+    fits = _is_meta_float(x) and _is_meta(mask) and mask.dtype == torch.bool and _is_number(value) and _broadcast(x.shape, mask.shape) == tuple(x.shape)
+    if not fits:
+        return None
+    strides = _elementwise_strides(tuple(x.shape), (mask, x))
+    return torch.empty_strided(x.shape, strides, dtype=x.dtype, device="meta") if _is_contiguous(x.shape, strides) else _empty(x.shape, x.dtype)
+
+
 def _topk(x: Any, k: Any, dim: Any = -1, largest: Any = True, sorted: Any = True) -> Any:
     """The ``k`` largest (or smallest) along ``dim``: contiguous values and int64 indices."""
     if not (_is_meta_float(x) and type(k) is int and type(dim) is int and type(largest) is bool and type(sorted) is bool):
@@ -328,8 +349,9 @@ def _topk(x: Any, k: Any, dim: Any = -1, largest: Any = True, sorted: Any = True
 
 
 def _stack(tensors: Any, dim: int = 0) -> Any:
-    """Row-major meta tensors of one shape and dtype, stacked into a contiguous tensor (torch keeps other layouts)."""
-    if not (isinstance(tensors, (list, tuple)) and tensors and all(_is_meta(t) and _row_major(t) for t in tensors)) or type(dim) is not int:
+    """Row-major or broadcast (meshgrid's) meta tensors of one shape and dtype, stacked into a contiguous
+    tensor (torch keeps the order of dims of other layouts)."""
+    if not (isinstance(tensors, (list, tuple)) and tensors and all(_is_meta(t) and (_row_major(t) or 0 in t.stride()) for t in tensors)) or type(dim) is not int:
         return None
     first = tensors[0]
     if any(t.shape != first.shape or t.dtype != first.dtype for t in tensors) or not -first.dim() - 1 <= dim <= first.dim():
@@ -519,6 +541,7 @@ _ANSWERS: dict[Any, Callable[[tuple[Any, ...], dict[str, Any]], Any]] = {
     aten.stack.default: lambda args, kwargs: _stack(*args, **kwargs) if 1 <= len(args) + len(kwargs) <= 2 and set(kwargs) <= {"dim"} else None,
     aten.embedding.default: _positional(_embedding, 2, 5),
     aten.topk.default: _positional(_topk, 2, 5),
+    aten.masked_fill.Scalar: _positional(_masked_fill, 3, 3),
     aten._softmax.default: _positional(_softmax, 3, 3),
     aten._log_softmax.default: _positional(_softmax, 3, 3),
     aten._safe_softmax.default: lambda args, kwargs: _softmax(*args) if len(args) == 2 and kwargs.get("dtype") is None else None,
@@ -535,6 +558,29 @@ _ANSWERS: dict[Any, Callable[[tuple[Any, ...], dict[str, Any]], Any]] = {
     aten.max_pool2d_with_indices.default: _positional(_max_pool2d, 2, 6),
     aten.upsample_nearest2d.default: _positional(_upsample_nearest2d, 2, 4),
 }
+
+
+def _or_integers(answer: Callable[[tuple[Any, ...], dict[str, Any]], Any]) -> Callable[[tuple[Any, ...], dict[str, Any]], Any]:
+    def either(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        found = answer(args, kwargs)
+        return found if found is not None or len(args) != 2 or not set(kwargs) <= {"alpha"} else _integer_arithmetic(*args, **kwargs)
+
+    return either
+
+
+for _op in (aten.add.Tensor, aten.sub.Tensor, aten.mul.Tensor, aten.add.Scalar, aten.sub.Scalar, aten.mul.Scalar):
+    _ANSWERS[_op] = _or_integers(_ANSWERS[_op])
+
+
+def _arange(end: Any, *, dtype: Any = None, layout: Any = None, device: Any = None, pin_memory: Any = None) -> Any:
+    """``arange(end)`` of a non-negative int on meta: int64 (index building at ``__init__``)."""
+    on_meta = device is not None and torch.device(device).type == "meta"
+    if not (type(end) is int and end >= 0 and on_meta and dtype in (None, torch.int64) and layout in (None, torch.strided) and not pin_memory):
+        return None
+    return _empty((end,), torch.int64)
+
+
+_ANSWERS[aten.arange.default] = lambda args, kwargs: _arange(*args, **kwargs) if len(args) == 1 and set(kwargs) <= {"dtype", "layout", "device", "pin_memory"} else None
 # Factory ops that torch answers in C++ at once: not worth a memo's key.
 _DIRECT = frozenset((aten.empty.memory_format, aten.empty_strided.default))
 _EMPTY = aten.empty.memory_format

@@ -411,6 +411,7 @@ def test_stacks_are_torchs(x):
         same_as_torch(lambda: torch.stack([x, x, x], dim))
         same_as_torch(lambda: torch.stack([x], dim=dim))
     same_as_torch(lambda: torch.stack([x, x[:1]]))
+    same_as_torch(lambda: torch.stack([x, x[:1].expand(x.shape)]))
     same_as_torch(lambda: torch.stack([x, x.double()]))
     same_as_torch(lambda: torch.stack([]))
 
@@ -444,3 +445,33 @@ def test_topk_is_torchs(x):
     same_as_torch(lambda: x.flatten(1).topk(10))
     same_as_torch(lambda: meta(()).topk(1))
     same_as_torch(lambda: meta(()).topk(2))
+
+
+def test_index_arithmetic_is_torchs():
+    """Integer tensors added, subtracted, multiplied (Swin's relative position index, built on meta)."""
+    ints = [torch.empty(shape, dtype=dtype, device="meta") for shape in ((2, 7, 7), (2, 49)) for dtype in (torch.int64, torch.int32)]
+    for a in ints:
+        for b in (a, a.transpose(-1, -2), a[:, :, None], a[:1], 3, 0.5, a.float(), torch.empty((), dtype=torch.int64, device="meta")):
+            for op in (torch.add, torch.sub, torch.mul):
+                same_as_torch(lambda: op(a, b))
+            same_as_torch(lambda: torch.add(a, b, alpha=2))
+            same_as_torch(lambda: torch.add(a, b, alpha=0.5))
+    for end in (7, 0, -1, 2.5):
+        same_as_torch(lambda: torch.arange(end, device="meta"))
+        same_as_torch(lambda: torch.arange(end, device="meta", dtype=torch.int32))
+    with torch.device("meta"):
+        same_as_torch(lambda: torch.arange(5))
+        for grid in (torch.meshgrid(torch.arange(7), torch.arange(5), indexing="ij"), torch.meshgrid(torch.arange(7), torch.arange(5), indexing="xy")):
+            for dim in (0, 1, -1):
+                same_as_torch(lambda: torch.stack(grid, dim))
+        expanded = meta(1, 5, 1).expand(3, 5, 4)
+        same_as_torch(lambda: torch.stack([expanded, expanded], 1))
+        same_as_torch(lambda: torch.stack([expanded, meta(3, 5, 4)], -1))
+
+
+@pytest.mark.parametrize("x", LAYOUTS)
+def test_masked_fills_are_torchs(x):
+    x = LAYOUTS[x]
+    for mask in (x > 0, (x > 0).transpose(-1, -2) if x.dim() > 1 else x > 0, meta(5) > 0, meta(4, 1) > 0, meta(2, 6, 4, 5) > 0, meta(5, 4).t() > 0, meta(2, 6, 4, 5, 1) > 0, meta(5)):
+        for value in (-100.0, 0, True):
+            same_as_torch(lambda: x.masked_fill(mask, value))
