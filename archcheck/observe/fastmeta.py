@@ -335,6 +335,25 @@ def _masked_fill(x: Any, mask: Any, value: Any) -> Any:
     return torch.empty_strided(x.shape, strides, dtype=x.dtype, device="meta") if _is_contiguous(x.shape, strides) else _empty(x.shape, x.dtype)
 
 
+def _gather_rows(x: Any, indices: Any) -> Any:
+    """``x[index]`` of a row-major meta tensor by one int64/int32 index tensor along the first dim:
+    contiguous, the index's shape then ``x``'s other dims."""
+    if not (_is_meta(x) and _row_major(x) and x.dim() >= 1 and isinstance(indices, (list, tuple)) and len(indices) == 1):
+        return None
+    index = indices[0]
+    if not (_is_meta(index) and index.dtype in (torch.int64, torch.int32)) or x.shape[0] == 0:
+        return None
+    return _empty((*index.shape, *x.shape[1:]), x.dtype)
+
+
+def _roll(x: Any, shifts: Any, dims: Any = ()) -> Any:
+    """``torch.roll`` of a row-major tensor along named dims (Swin's shifted windows): contiguous."""
+    shifts, dims = _ints(shifts, tuple(range(1, 9))), _ints(dims, tuple(range(1, 9)))
+    if not (_is_meta_float(x) and _row_major(x) and shifts and dims and len(shifts) == len(dims) and x.dim() > 0 and all(-x.dim() <= d < x.dim() for d in dims)):
+        return None
+    return _empty(x.shape, x.dtype)
+
+
 def _topk(x: Any, k: Any, dim: Any = -1, largest: Any = True, sorted: Any = True) -> Any:
     """The ``k`` largest (or smallest) along ``dim``: contiguous values and int64 indices."""
     if not (_is_meta_float(x) and type(k) is int and type(dim) is int and type(largest) is bool and type(sorted) is bool):
@@ -542,6 +561,8 @@ _ANSWERS: dict[Any, Callable[[tuple[Any, ...], dict[str, Any]], Any]] = {
     aten.embedding.default: _positional(_embedding, 2, 5),
     aten.topk.default: _positional(_topk, 2, 5),
     aten.masked_fill.Scalar: _positional(_masked_fill, 3, 3),
+    aten.index.Tensor: _positional(_gather_rows, 2, 2),
+    aten.roll.default: _positional(_roll, 2, 3),
     aten._softmax.default: _positional(_softmax, 3, 3),
     aten._log_softmax.default: _positional(_softmax, 3, 3),
     aten._safe_softmax.default: lambda args, kwargs: _softmax(*args) if len(args) == 2 and kwargs.get("dtype") is None else None,

@@ -475,3 +475,21 @@ def test_masked_fills_are_torchs(x):
     for mask in (x > 0, (x > 0).transpose(-1, -2) if x.dim() > 1 else x > 0, meta(5) > 0, meta(4, 1) > 0, meta(2, 6, 4, 5) > 0, meta(5, 4).t() > 0, meta(2, 6, 4, 5, 1) > 0, meta(5)):
         for value in (-100.0, 0, True):
             same_as_torch(lambda: x.masked_fill(mask, value))
+
+
+@pytest.mark.parametrize("x", LAYOUTS)
+def test_row_gathers_are_torchs(x):
+    """``table[index]``: Swin's relative-position bias, an embedding by hand."""
+    x = LAYOUTS[x]
+    for index in ((7,), (3, 4), (), (0,)):
+        for dtype in (torch.int64, torch.int32, torch.bool, torch.uint8):
+            rows = torch.empty(index, dtype=dtype, device="meta")
+            same_as_torch(lambda: x[rows])
+    same_as_torch(lambda: x[torch.empty(3, 4, dtype=torch.int64, device="meta").t()])
+
+
+@pytest.mark.parametrize("x", LAYOUTS)
+def test_rolls_are_torchs(x):
+    x = LAYOUTS[x]
+    for shifts, dims in (((-2, -2), (1, 2)), (3, 0), ((1,), (-1,)), ((1, 2), (0,)), ((1,), (4,)), (5, None), ((1, 1), (1, 1))):
+        same_as_torch(lambda: torch.roll(x, shifts, dims))
