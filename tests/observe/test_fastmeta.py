@@ -322,18 +322,35 @@ def test_scaled_dot_product_attention_is_torchs(is_causal, mask, dropout):
         same_as_torch(lambda: F.scaled_dot_product_attention(*args, attn_mask=masks[mask], dropout_p=dropout, is_causal=is_causal))
 
 
-@pytest.mark.parametrize("factory, side", [("mobilenetv3", 64), ("efficientnet", 64), ("regnet", 64), ("convnext", 64), ("vit", 32)])
-def test_a_meta_corpus_forward_imports_neither_sympy_nor_dynamo(factory, side):
-    """Linear layers, squeeze-excite means, in-place activations, broadcast products, channels-last
-    convolutions, attention's softmax and matrix products: all answered by shape."""
+CORPUS_INPUTS = {  # each model's input; RegNet's __init__ reads widths with .tolist(), so it is built on CPU
+    "mobilenetv3": "torch.empty(1, 3, 64, 64, device='meta')",
+    "efficientnet": "torch.empty(1, 3, 64, 64, device='meta')",
+    "regnet": "torch.empty(1, 3, 64, 64, device='meta')",
+    "convnext": "torch.empty(1, 3, 64, 64, device='meta')",
+    "vit": "torch.empty(1, 3, 32, 32, device='meta')",
+    "swin": "torch.empty(1, 3, 32, 32, device='meta')",
+    "lstm_tagger": "torch.empty(2, 10, dtype=torch.long, device='meta')",
+}
+
+
+@pytest.mark.parametrize("factory", CORPUS_INPUTS)
+def test_a_meta_corpus_build_and_forward_import_neither_sympy_nor_dynamo(factory):
+    """Built on meta as archcheck builds (within FastMeta), then observed: linear layers, means, in-place
+    activations, broadcast products, channels-last convolutions, attention's softmax and matrix products,
+    Swin's index arithmetic, masks and rolls, the LSTM's gates: all answered by shape."""
     models = Path(__file__).resolve().parents[1] / "models"
+    build = f"{factory}().eval().to('meta')" if factory == "regnet" else f"built_on_meta({factory})"
     code = (
         f"import sys; sys.path.insert(0, {str(models)!r})\n"
         "import torch\n"
         f"from corpus.{factory} import {factory}\n"
+        "from archcheck.observe.fastmeta import FastMeta\n"
         "from archcheck.observe.trace import observe\n"
-        f"model = {factory}().eval().to('meta')\n"
-        f"seen = observe(model, [torch.empty(1, 3, {side}, {side}, device='meta')])\n"
+        "def built_on_meta(factory):\n"
+        "    with torch.device('meta'), FastMeta():\n"
+        "        return factory().eval()\n"
+        f"model = {build}\n"
+        f"seen = observe(model, [{CORPUS_INPUTS[factory]}])\n"
         "assert seen.crash is None, seen.crash\n"
         "print(sorted(m for m in ('sympy', 'torch._dynamo') if m in sys.modules))\n"
     )
