@@ -255,7 +255,10 @@ def _is_number(value: Any) -> bool:
 
 def _unary(x: Any) -> Any:
     """An elementwise op's result on ``x`` alone."""
-    return _elementwise_result(tuple(x.shape), x.dtype, x) if _is_meta_float(x) else None
+    if not _is_meta_float(x):
+        return None
+    out = _like(x)  # the common case, in C++: a row-major or channels-last x keeps its strides
+    return out if out is not None and out.stride() == x.stride() else _elementwise_result(tuple(x.shape), x.dtype, x)
 
 
 def _scalar(a: Any, b: Any) -> Any:
