@@ -357,6 +357,25 @@ def _roll(x: Any, shifts: Any, dims: Any = ()) -> Any:
     return _empty(x.shape, x.dtype)
 
 
+def _triangle(x: Any, diagonal: Any = 0) -> Any:
+    """``tril``/``triu`` of a row-major meta tensor of 2 or more dims (a causal mask): contiguous."""
+    return _empty(x.shape, x.dtype) if _is_meta(x) and x.dim() >= 2 and _row_major(x) and type(diagonal) is int else None
+
+
+def _where(condition: Any, a: Any, b: Any) -> Any:
+    """``where(bool condition, a, b)`` of meta tensors, ``a`` and ``b`` of one float dtype: elementwise over the three."""
+    if not (_is_meta(condition) and condition.dtype == torch.bool and _is_meta_float(a) and _is_meta(b) and a.dtype == b.dtype):
+        return None
+    shape = _broadcast(a.shape, b.shape)
+    shape = None if shape is None else _broadcast(condition.shape, shape)
+    return None if shape is None else _elementwise_result(shape, a.dtype, condition, a, b)
+
+
+def _empty_like(x: Any) -> Any:
+    """``empty_like(x)`` of a dense meta tensor: its own strides (torch's ``preserve_format``; its meta kernel imports sympy)."""
+    return torch.empty_strided(x.shape, x.stride(), dtype=x.dtype, device="meta") if _is_meta(x) and _dense(x.shape, x.stride()) else None
+
+
 def _topk(x: Any, k: Any, dim: Any = -1, largest: Any = True, sorted: Any = True) -> Any:
     """The ``k`` largest (or smallest) along ``dim``: contiguous values and int64 indices."""
     if not (_is_meta_float(x) and type(k) is int and type(dim) is int and type(largest) is bool and type(sorted) is bool):
@@ -566,6 +585,10 @@ _ANSWERS: dict[Any, Callable[[tuple[Any, ...], dict[str, Any]], Any]] = {
     aten.masked_fill.Scalar: _positional(_masked_fill, 3, 3),
     aten.index.Tensor: _positional(_gather_rows, 2, 2),
     aten.roll.default: _positional(_roll, 2, 3),
+    aten.tril.default: _positional(_triangle, 1, 2),
+    aten.triu.default: _positional(_triangle, 1, 2),
+    aten.where.self: _positional(_where, 3, 3),
+    aten.empty_like.default: _positional(_empty_like, 1, 1),
     aten._softmax.default: _positional(_softmax, 3, 3),
     aten._log_softmax.default: _positional(_softmax, 3, 3),
     aten._safe_softmax.default: lambda args, kwargs: _softmax(*args) if len(args) == 2 and kwargs.get("dtype") is None else None,

@@ -510,3 +510,28 @@ def test_rolls_are_torchs(x):
     x = LAYOUTS[x]
     for shifts, dims in (((-2, -2), (1, 2)), (3, 0), ((1,), (-1,)), ((1, 2), (0,)), ((1,), (4,)), (5, None), ((1, 1), (1, 1))):
         same_as_torch(lambda: torch.roll(x, shifts, dims))
+
+
+@pytest.mark.parametrize("x", LAYOUTS)
+def test_triangles_and_wheres_are_torchs(x):
+    """A causal mask: ``ones(L, S, bool).tril()``, then ``where(mask, 0, -inf)``."""
+    x = LAYOUTS[x]
+    for diagonal in (0, 1, -2):
+        same_as_torch(lambda: x.tril(diagonal))
+        same_as_torch(lambda: (x > 0).triu(diagonal))
+    zero, minus = torch.zeros((), device="meta"), torch.full((), float("-inf"), device="meta")
+    for condition in (x > 0, meta(5) > 0, meta(4, 1) > 0, (meta(5, 4) > 0).t(), meta(3) > 0):
+        same_as_torch(lambda: torch.where(condition, zero, minus))
+        same_as_torch(lambda: torch.where(condition, x, minus))
+        same_as_torch(lambda: torch.where(condition, meta(4, 5), x))
+        same_as_torch(lambda: torch.where(condition, x, x.double()))
+
+
+@pytest.mark.parametrize("x", LAYOUTS)
+def test_empty_likes_are_torchs(x):
+    """SDPA's dropout mask starts as ``empty_like`` its attention."""
+    x = LAYOUTS[x]
+    same_as_torch(lambda: torch.empty_like(x))
+    same_as_torch(lambda: torch.empty_like(x > 0))
+    same_as_torch(lambda: torch.empty_like(x, dtype=torch.float16))
+    same_as_torch(lambda: torch.empty_like(x, memory_format=torch.contiguous_format))
