@@ -9,7 +9,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -98,19 +100,31 @@ def listening(pid: int) -> list[str]:
     return found
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGKILL])
-def test_ddp_ranks_die_with_their_parent_and_leave_no_job_folder(tmp_path, signum):
-    parent = start(["verify", str(napping(tmp_path, 60)), "--devices", "ddp:gloo"], tmp_path)
+@contextmanager
+def parent_running(args: list[str], cwd: Path) -> Iterator[subprocess.Popen]:
+    """The CLI started with ``args``; killed on the way out, whatever the test did to it."""
+    parent = start(args, cwd)
     try:
-        ranks = wait_for(lambda: [c for c in children(parent.pid) if listening(c)] and children(parent.pid), 60, "two ranks that rendezvoused")
-        assert len(ranks) == 2 and ddp_folders(parent.pid)
-        parent.send_signal(signum)
-        wait_for(lambda: not any(running(r) for r in ranks), 10, f"the ranks end after {signal.Signals(signum).name}")
-        code = parent.wait(10)
+        yield parent
     finally:
         parent.kill()
         parent.wait()
+
+
+def end_parent(parent: subprocess.Popen, signum: int, kids: list[int], what: str) -> int:
+    """Send ``signum`` to the parent, wait until its ``kids`` are gone and it has ended; its exit code."""
+    parent.send_signal(signum)
+    wait_for(lambda: not any(running(k) for k in kids), 10, f"the {what} end after {signal.Signals(signum).name}")
+    return parent.wait(10)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGKILL])
+def test_ddp_ranks_die_with_their_parent_and_leave_no_job_folder(tmp_path, signum):
+    with parent_running(["verify", str(napping(tmp_path, 60)), "--devices", "ddp:gloo"], tmp_path) as parent:
+        ranks = wait_for(lambda: [c for c in children(parent.pid) if listening(c)] and children(parent.pid), 60, "two ranks that rendezvoused")
+        assert len(ranks) == 2 and ddp_folders(parent.pid)
+        code = end_parent(parent, signum, ranks, "ranks")
     if signum == signal.SIGKILL:  # nothing in the parent ran: the folder stays, small, until the next launch removes it
         (folder,) = ddp_folders(parent.pid)
         assert sum(f.stat().st_size for f in folder.iterdir()) < 64 * 1024
@@ -125,16 +139,10 @@ def test_ddp_ranks_die_with_their_parent_and_leave_no_job_folder(tmp_path, signu
 @pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGKILL])
 def test_resolution_workers_die_with_their_parent(tmp_path, signum):
-    parent = start(["resolutions", str(napping(tmp_path, 0.5, on_meta=True)), "--dim", "H", "--range", "1:64", "--jobs", "2"], tmp_path)
-    try:
+    with parent_running(["resolutions", str(napping(tmp_path, 0.5, on_meta=True)), "--dim", "H", "--range", "1:64", "--jobs", "2"], tmp_path) as parent:
         workers = wait_for(lambda: len(children(parent.pid)) >= 2 and children(parent.pid), 60, "two workers")
         time.sleep(1)  # the workers are inside their first chunk
-        parent.send_signal(signum)
-        wait_for(lambda: not any(running(w) for w in workers), 10, f"the workers end after {signal.Signals(signum).name}")
-        code = parent.wait(10)
-    finally:
-        parent.kill()
-        parent.wait()
+        code = end_parent(parent, signum, workers, "workers")
     assert code == (128 + signum if signum != signal.SIGKILL else -signum)
     if signum != signal.SIGKILL:  # one clear line, no traceback from the pool's manager thread
         err = parent.stderr.read().decode()
@@ -144,17 +152,13 @@ def test_resolution_workers_die_with_their_parent(tmp_path, signum):
 @pytest.mark.slow
 def test_ranks_rendezvous_on_loopback_only(tmp_path, monkeypatch):
     monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
-    parent = start(["verify", str(napping(tmp_path, 60)), "--devices", "ddp:gloo"], tmp_path)
-    try:
+    with parent_running(["verify", str(napping(tmp_path, 60)), "--devices", "ddp:gloo"], tmp_path) as parent:
         ranks = wait_for(lambda: len([c for c in children(parent.pid) if listening(c)]) == 2 and children(parent.pid), 60, "two ranks listening")
         time.sleep(1)
         addresses = [address for rank in ranks for address in listening(rank)]
         assert addresses and set(addresses) <= {"0100007F", "0000000000000000FFFF00000100007F"}  # 127.0.0.1 (IPv4, or IPv4 in IPv6)
         for rank in ranks:  # sharing the cores, their OpenMP threads wait without spinning
             assert b"OMP_WAIT_POLICY=PASSIVE\0" in Path(f"/proc/{rank}/environ").read_bytes()
-    finally:
-        parent.kill()
-        parent.wait()
 
 
 @pytest.mark.slow

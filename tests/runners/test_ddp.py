@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from ddp_models import TINY_SPEC
 
 from archcheck import verify
 from archcheck.runners import DeviceOptions
@@ -15,29 +16,11 @@ from archcheck.runners.ddp import describe_failure, in_torchrun
 
 needs_two_gpus = pytest.mark.skipif(torch.cuda.device_count() < 2, reason="needs 2 CUDA GPUs")
 
-SPEC = """\
-archcheck: 1
-name: tiny
-model:
-  factory: ddp_models:tiny
-  kwargs: KWARGS
-inputs:
-  x: [B, 3, H, W]
-dims:
-  B: {values: [2]}
-  H: {values: [8]}
-  W: {values: [8]}
-modules:
-  body:
-    conv: [B, 8, H, W]
-    head: [B, 4, H, W]
-outputs: [B, 4, H, W]
-"""
-
-
 def tiny(folder: Path, **kwargs) -> Path:
+    """ddp_models' TINY_SPEC at B=2, with the factory's ``kwargs``."""
     path = folder / "tiny.yaml"
-    path.write_text(SPEC.replace("KWARGS", "{" + ", ".join(f"{k}: {v}" for k, v in kwargs.items()) + "}"))
+    given = "  kwargs: {" + ", ".join(f"{k}: {v}" for k, v in kwargs.items()) + "}\n"
+    path.write_text(TINY_SPEC.replace("BATCH", "2").replace("  factory: ddp_models:tiny\n", "  factory: ddp_models:tiny\n" + given))
     return path
 
 
