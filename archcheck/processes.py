@@ -72,15 +72,16 @@ def stop_children_on_signals(stop: Callable[[], None]) -> Iterator[None]:
             signal.signal(signum, previous)
 
 
-def child_command(module: str, *args: str) -> list[str]:
-    """The command line that runs ``python -m MODULE ARGS`` as a child that dies with this process.
+def child_command(target: str, *args: str) -> list[str]:
+    """The command line that runs ``function(*args)`` (``target``: "package.module:function") in a
+    child that dies with this process and exits with the function's return value.
 
     ``-P``: the working directory (or this file's folder) is not put first on the child's
     sys.path, so a ``yaml.py`` lying there is not imported; pass the parent's sys.path in
     PYTHONPATH (``import_path``) to give the child the parent's imports.
     """
     safe_path = ["-P"] if sys.version_info >= (3, 11) else []  # 3.10: the __main__ block below drops the folder itself
-    return [sys.executable, *safe_path, os.path.abspath(__file__), str(os.getpid()), module, *args]
+    return [sys.executable, *safe_path, os.path.abspath(__file__), str(os.getpid()), target, *args]
 
 
 def import_path() -> str:
@@ -97,11 +98,12 @@ def kill_all(pids: list[int]) -> None:
             pass
 
 
-if __name__ == "__main__":  # python -P processes.py PARENT_PID MODULE ARGS...: MODULE as __main__, dying with PARENT_PID
-    import runpy
+if __name__ == "__main__":  # python -P processes.py PARENT_PID MODULE:FUNCTION ARGS...: FUNCTION(*ARGS), dying with PARENT_PID
+    import importlib
 
     if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
         del sys.path[0]  # Python 3.10 has no -P: archcheck/'s own files must not shadow the user's modules
     die_with_parent(int(sys.argv[1]))  # before the module's imports (torch takes seconds)
-    sys.argv = [sys.argv[2], *sys.argv[3:]]
-    runpy.run_module(sys.argv[0], run_name="__main__", alter_sys=True)
+    module, _, function = sys.argv[2].partition(":")
+    # Imported, not run as __main__: run_module would execute a module its package had already imported a second time.
+    sys.exit(getattr(importlib.import_module(module), function)(*sys.argv[3:]))

@@ -1,6 +1,6 @@
 """What one DDP rank runs: wrap the model, observe its share of the cases, one training step; report facts.
 
-Started by ``runners.ddp.launch`` (``python -P archcheck/processes.py PARENT archcheck.runners._rank
+Started by ``runners.ddp.launch`` (``python -P archcheck/processes.py PARENT archcheck.runners._rank:main
 FOLDER RANK``: it dies with the launcher and imports nothing from the working directory),
 or called in-process under torchrun (``runners.ddp.gather_torchrun``).
 
@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 import pickle
 import socket
-import sys
 import zlib
 from contextlib import nullcontext
 from dataclasses import replace
@@ -48,9 +47,9 @@ TENSORS = "tensors.pt"  # {"weights": every parameter and buffer by name, "refer
 Fingerprints = Mapping[int, Mapping[str, tuple[Fingerprint, ...]]]  # case index -> path -> each call's output's fingerprint
 
 
-def main(folder: str, rank: int) -> int:
-    """A rank started by ``launch``: run it, leave a report or an error in ``folder``."""
-    here = Path(folder)
+def main(folder: str, rank: int | str) -> int:
+    """A rank started by ``launch`` (``processes.child_command``, arguments as text): run it, leave a report or an error in ``folder``."""
+    here, rank = Path(folder), int(rank)
     spec, cases, world_size, backend, options, port, threads, fingerprints = pickle.loads((here / "job.pkl").read_bytes())
     torch.set_num_threads(threads)
     loopback = _loopback_interface()
@@ -357,7 +356,3 @@ def never_called(model: nn.Module, seen: Observation) -> tuple[str, ...]:
     """Modules that hold parameters of their own and did not run in the observed forward."""
     return tuple(name for name, module in model.named_modules() if name and name not in seen.calls and any(True for _ in module.parameters(recurse=False)))
 
-
-
-if __name__ == "__main__":  # a rank started by launch (through archcheck/processes.py)
-    sys.exit(main(sys.argv[1], int(sys.argv[2])))

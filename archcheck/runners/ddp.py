@@ -171,7 +171,7 @@ def launch(
             }
             for rank in range(world_size):
                 with open(folder / f"rank{rank}.log", "wb") as log:
-                    command = child_command("archcheck.runners._rank", str(folder), str(rank))
+                    command = child_command("archcheck.runners._rank:main", str(folder), str(rank))
                     processes.append(subprocess.Popen(command, env=environment, stdout=log, stderr=subprocess.STDOUT))
             shared = len(cases) >= world_size  # each case on one rank (runners._rank.my_cases), else every case on every rank
             failed = _wait(processes, folder, options.timeout, progress, sum if shared else min)
