@@ -4,13 +4,15 @@ Started by ``runners.ddp.launch`` (``python -P archcheck/processes.py PARENT arc
 FOLDER RANK``: it dies with the launcher and imports nothing from the working directory),
 or called in-process under torchrun (``runners.ddp.gather_torchrun``).
 
-The launcher's folder holds ``job.pkl`` (the spec and cases: small) and one file of tensors,
-``tensors.pt``: every parameter and buffer of the launcher's cpu model and the cpu's outputs,
-written once and mapped (not copied) by every rank. A rank builds the model on meta and
+The launcher's folder holds ``job.pkl`` (the spec, the cases, and with gloo the fingerprints
+of the cpu's outputs: small) and one file of tensors, ``tensors.pt``: every parameter and
+buffer of the launcher's cpu model (and with nccl the cpu's outputs), written once and
+mapped (not copied) by every rank. A rank builds the model on meta and
 gives it the mapped tensors, so its weights are the file's pages, shared by all ranks
 through the page cache: no initialisation, no copy. Rank 0 unlinks the file once every rank
 has joined. The cases are shared out among the ranks (``my_cases``); each rank compares its
-outputs with the cpu's itself and sends back only Differences; ``rank{N}.progress`` grows by
+outputs with the cpu's itself and sends back only Differences (and, with gloo, the outputs
+whose bits differ from the cpu's, in ``rank{N}-case{I}.pt``, for the launcher to compare); ``rank{N}.progress`` grows by
 one byte per case done (the launcher's heartbeat).
 """
 
@@ -19,7 +21,6 @@ from __future__ import annotations
 import os
 import pickle
 import socket
-import zlib
 from contextlib import nullcontext
 from dataclasses import replace
 from datetime import timedelta
@@ -34,7 +35,13 @@ from torch.nn.parallel import DistributedDataParallel
 from archcheck.errors import ArchcheckError, first_line
 from archcheck.inputs import call, make_inputs
 from archcheck.model import build, build_meta
-from archcheck.observe.difference import Difference, Fingerprint, compare, fingerprint
+from archcheck.observe.difference import (
+    Difference,
+    Fingerprint,
+    byte_checksums,
+    compare,
+    fingerprint,
+)
 from archcheck.observe.hooks import preserved
 from archcheck.observe.keep import OUTPUT, fingerprints_of, freeze_tensors, keep_outputs
 from archcheck.observe.trace import Observation, observe
@@ -322,7 +329,7 @@ def gradient_spread(named: list[tuple[str, nn.Parameter]], rtol: float, atol: fl
         p = named[index][1]
         return (p.grad if p.grad is not None else torch.zeros_like(p)).detach().flatten().double()
 
-    sums = torch.tensor([_checksums(p.grad) for _, p in named], dtype=torch.int64, device=device)
+    sums = torch.tensor([byte_checksums(p.grad) if p.grad is not None else (-1, -1) for _, p in named], dtype=torch.int64, device=device)
     high, low = sums.clone(), sums.clone()
     dist.all_reduce(high, op=dist.ReduceOp.MAX)
     dist.all_reduce(low, op=dist.ReduceOp.MIN)
@@ -342,14 +349,6 @@ def gradient_spread(named: list[tuple[str, nn.Parameter]], rtol: float, atol: fl
     top = int(worst[0].argmax())
     unequal = tuple(named[i][0] for i, beyond in zip(suspects, worst[2]) if float(beyond) > 0)
     return dict(unequal=unequal, worst_param=named[suspects[top]][0], worst_abs=float(worst[0, top]), worst_rel=float(worst[1].max()))
-
-
-def _checksums(g: torch.Tensor | None) -> tuple[int, int]:
-    """CRC-32 and Adler-32 of a gradient's bytes, as this rank holds them; (-1, -1) for no gradient."""
-    if g is None:
-        return (-1, -1)
-    data = memoryview(g.detach().cpu().contiguous().flatten().view(torch.uint8).numpy())
-    return (zlib.crc32(data), zlib.adler32(data))
 
 
 def never_called(model: nn.Module, seen: Observation) -> tuple[str, ...]:

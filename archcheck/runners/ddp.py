@@ -2,9 +2,10 @@
 
 archcheck launches the processes itself (fresh interpreters that die with this one,
 rendezvousing on a free port bound to 127.0.0.1; gloo on CPU, nccl with one GPU per
-process). They map the weights of this process's cpu model and the cpu's outputs from one
-file written once, run their own rows of each batch, compare their outputs with the same
-rows of the cpu's themselves and send back only the differences. Under ``torchrun`` (RANK,
+process). They map the weights of this process's cpu model from one file written once,
+share the cases out among them (each case whole, on one rank), check their outputs against
+the cpu's (gloo: against its outputs' fingerprints; nccl: against the outputs, in the same
+file) and send back only the differences. Under ``torchrun`` (RANK,
 WORLD_SIZE and LOCAL_RANK set) the same rank code runs in this process and the ranks share
 their reports, so a check can span several machines.
 
@@ -188,6 +189,7 @@ def launch(
 
 
 def fingerprints(reference: Mapping[int, Tensors]) -> dict[int, dict[str, tuple[Fingerprint, ...]]]:
+    """What a gloo rank gets of the cpu's outputs: each call's fingerprint, by case index and path."""
     return {index: {path: tuple(fingerprint(call) for call in calls) for path, calls in kept.items()} for index, kept in reference.items()}
 
 
