@@ -49,3 +49,18 @@ def not_a_module() -> int:
 def toy_spec(dims: str, rest: str = "", name: str = "toy") -> str:
     """A spec of ``two_scale`` (input ``x: [B, 3, H, W]``) with these ``dims`` lines and ``rest``, for the tests to share."""
     return f"archcheck: 1\nname: {name}\nmodel: {{factory: toy:two_scale}}\ninputs:\n  x: [B, 3, H, W]\ndims:\n{dims}{rest}"
+
+
+# A spec's head for the real CSPDarknet53 (two dims with values, H with a range), for the spec tests to share.
+CSPDARKNET_SPEC = """\
+archcheck: 1
+name: tiny
+model:
+  factory: archcheck.zoo.cspdarknet:cspdarknet53
+inputs:
+  x: [B, 3, H, W]
+dims:
+  B: {values: [1, 2]}
+  H: {range: [32, 1024], multiple_of: 32, values: [64, 96]}
+  W: {values: [64]}
+"""

@@ -2,6 +2,7 @@
 inputs, a shape per call, constraints, written precision; and faults reported once, at their place."""
 
 import pytest
+from toy import CSPDARKNET_SPEC
 
 from archcheck.errors import SpecError, UsageError
 from archcheck.spec import Case, parse_spec
@@ -15,18 +16,7 @@ from archcheck.spec.shapes import (
     TuplePattern,
 )
 
-BASE = """\
-archcheck: 1
-name: tiny
-model:
-  factory: archcheck.zoo.cspdarknet:cspdarknet53
-inputs:
-  x: [B, 3, H, W]
-dims:
-  B: {values: [1, 2]}
-  H: {range: [32, 1024], multiple_of: 32, values: [64, 96]}
-  W: {values: [64]}
-"""
+BASE = CSPDARKNET_SPEC  # the spec's head; the tests add the keys they are about
 
 
 def spec_of(extra: str, base: str = BASE):
