@@ -3,13 +3,13 @@
 from pathlib import Path
 
 import pytest
+from toy import CSPDARKNET_SPEC
 
 from archcheck.errors import SpecError
 from archcheck.spec import Case, load_spec, parse_spec
 from archcheck.spec.shapes import AnyDims, AnySize, ShapePattern, TuplePattern
 
 ROOT = Path(__file__).resolve().parents[2]
-from toy import CSPDARKNET_SPEC
 
 BASE = CSPDARKNET_SPEC  # the spec's head; the tests add the keys they are about
 
